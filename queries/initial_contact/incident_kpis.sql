@@ -1,0 +1,96 @@
+-- Initial contact KPIs from incidents (event time received_at).
+-- Returns one row per (window_start, group, kpi_id) with numerator,
+-- denominator, value, is_covered: the whole period as one window, or one per
+-- month when $monthly; one group 'all', or one per value of $breakdown.
+-- Parameters: $period_start, $period_end (timestamps, end exclusive),
+--   $monthly (boolean), $breakdown (a whitelisted name below, or 'none'),
+--   $force, $lpa, $local_authority (varchar; null = no filter),
+--   $grade1_target_min, $grade2_target_min (minutes).
+-- breakdowns: force, lpa, local_authority, incident_type, grade
+with in_force as (
+    select * from incidents where $force is null or force = $force
+),
+scoped as (
+    select *,
+        case $breakdown
+            when 'force' then force
+            when 'lpa' then lpa
+            when 'local_authority' then local_authority
+            when 'incident_type' then incident_type
+            when 'grade' then grade::varchar
+            else 'all'
+        end as grp
+    from in_force
+    where ($lpa is null or lpa = $lpa)
+      and ($local_authority is null or local_authority = $local_authority)
+),
+-- Coverage is taken over the force filter only (metrics.md), per force when
+-- the breakdown is by force so that each force is judged on its own months.
+coverage as (
+    select case when $breakdown = 'force' then force else 'all' end as grp,
+        min(date_trunc('month', received_at)) as first_month,
+        max(date_trunc('month', received_at)) as last_month
+    from in_force
+    group by all
+),
+groups as (
+    select 'all' as grp where $breakdown = 'none'
+    union
+    select distinct grp from scoped where $breakdown <> 'none'
+),
+frame as (
+    select w.window_start, w.window_end, g.grp,
+        covers_event(c.first_month, c.last_month, w.window_start, w.window_end) as is_covered
+    from kpi_windows($period_start, $period_end, $monthly) w
+    cross join groups g
+    left join coverage c on c.grp = case when $breakdown = 'force' then g.grp else 'all' end
+),
+events as (
+    select event_window(received_at, $period_start, $monthly) as window_start, grp,
+        count(*) as n_incidents,
+        count_if(thrive_completed) as n_thrive,
+        count_if(grade = 1) as n_grade1,
+        count_if(grade = 1 and within_minutes(received_at, arrived_at, $grade1_target_min)) as n_grade1_within,
+        count_if(grade = 2) as n_grade2,
+        count_if(grade = 2 and within_minutes(received_at, arrived_at, $grade2_target_min)) as n_grade2_within,
+        count_if(vulnerability_identified) as n_vulnerable,
+        count_if(vulnerability_identified and grade in (1, 2)) as n_vulnerable_graded_1_2,
+        quantile_cont(minutes_between(received_at, arrived_at), 0.5)
+            filter (where vulnerability_identified and usable_interval(received_at, arrived_at)) as arrival_median,
+        count_if(vulnerability_identified and usable_interval(received_at, arrived_at)) as n_arrival,
+        count_if(vulnerability_identified and ppn_submitted_at is not null) as n_vulnerable_ppn,
+        count_if(vulnerability_identified and within_minutes(received_at, ppn_submitted_at, 24 * 60))
+            as n_vulnerable_ppn_24h,
+        count_if(ppn_submitted_at is not null) as n_ppn,
+        count_if(ppn_submitted_at is not null and voice_of_child_recorded) as n_ppn_voice,
+        count_if(vulnerability_identified and child_spoken_to) as n_vulnerable_spoken_to,
+        count_if(thrive_reassessments >= 1) as n_reassessed,
+        count_if(thrive_reassessments >= 1 and victim_callback) as n_reassessed_callback
+    from scoped
+    where received_at >= $period_start and received_at < $period_end
+    group by all
+),
+kpis as (
+    select f.window_start, f.grp, f.is_covered,
+        unnest([
+            kpi_count('incidents', e.n_incidents),
+            kpi_pct('thrive_completion_pct', e.n_thrive, e.n_incidents),
+            kpi_pct('grade1_within_target_pct', e.n_grade1_within, e.n_grade1),
+            kpi_pct('grade2_within_target_pct', e.n_grade2_within, e.n_grade2),
+            kpi_pct('vulnerable_graded_1_2_pct', e.n_vulnerable_graded_1_2, e.n_vulnerable),
+            kpi_stat('arrival_median_min', e.arrival_median, e.n_arrival),
+            kpi_pct('ppn_submission_pct', e.n_vulnerable_ppn, e.n_vulnerable),
+            kpi_pct('ppn_within_24h_pct', e.n_vulnerable_ppn_24h, e.n_vulnerable),
+            kpi_pct('voice_of_child_pct', e.n_ppn_voice, e.n_ppn),
+            kpi_pct('child_spoken_to_pct', e.n_vulnerable_spoken_to, e.n_vulnerable),
+            kpi_pct('reassessed_callback_pct', e.n_reassessed_callback, e.n_reassessed)
+        ], recursive := true)
+    from frame f
+    left join events e on e.window_start = f.window_start and e.grp = f.grp
+)
+select window_start, grp as "group", kpi_id, is_covered,
+    case when is_covered then numerator end as numerator,
+    case when is_covered then denominator end as denominator,
+    case when is_covered then value end as value
+from kpis
+order by window_start, "group", kpi_id

@@ -1,0 +1,162 @@
+-- Investigation KPIs from investigations (event time opened_at), with
+-- investigation_reviews (drift) and team_staffing (IMPACT cases per officer).
+-- Returns one row per (window_start, group, kpi_id): numerator, denominator,
+-- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
+-- investigations has no local_authority: that filter is not applied here,
+-- except that per-officer figures are null under it (staffing is force-wide).
+-- Parameters: $period_start, $period_end, $monthly, $breakdown, $force, $lpa,
+--   $local_authority.
+-- breakdowns: force, lpa, team, category, risk_level
+with in_force as (
+    select * from investigations where $force is null or force = $force
+),
+scoped as (
+    select *,
+        case $breakdown
+            when 'force' then force
+            when 'lpa' then lpa
+            when 'team' then team
+            when 'category' then category
+            when 'risk_level' then risk_level
+            else 'all'
+        end as grp
+    from in_force
+    where $lpa is null or lpa = $lpa
+),
+coverage as (
+    select case when $breakdown = 'force' then force else 'all' end as grp,
+        min(date_trunc('month', opened_at)) as first_month,
+        max(date_trunc('month', opened_at)) as last_month
+    from in_force
+    group by all
+),
+-- Reviews are matched by crime_id whatever their force, but the table's
+-- coverage is taken over the forces in the filter like every table's.
+review_coverage as (
+    select case when $breakdown = 'force' then force else 'all' end as grp,
+        min(date_trunc('month', reviewed_at)) as first_month,
+        max(date_trunc('month', reviewed_at)) as last_month
+    from investigation_reviews
+    where $force is null or force = $force
+    group by all
+),
+groups as (
+    select 'all' as grp where $breakdown = 'none'
+    union
+    select distinct grp from scoped where $breakdown <> 'none'
+),
+frame as (
+    select w.window_start, w.window_end, g.grp,
+        covers_event(c.first_month, c.last_month, w.window_start, w.window_end) as is_event_covered,
+        covers_snapshot(c.first_month, c.last_month, w.window_end) as is_snapshot_covered,
+        covers_snapshot(c.first_month, c.last_month, w.window_end)
+            and covers_snapshot(rc.first_month, rc.last_month, w.window_end) as is_drift_covered
+    from kpi_windows($period_start, $period_end, $monthly) w
+    cross join groups g
+    left join coverage c on c.grp = case when $breakdown = 'force' then g.grp else 'all' end
+    left join review_coverage rc on rc.grp = case when $breakdown = 'force' then g.grp else 'all' end
+),
+opened as (
+    select event_window(opened_at, $period_start, $monthly) as window_start, grp,
+        count(*) as n_opened,
+        count_if(plan_recorded) as n_plan,
+        quantile_cont(days_between(opened_at, video_interview_at), 0.5)
+            filter (where usable_interval(opened_at, video_interview_at)) as video_median,
+        count_if(usable_interval(opened_at, video_interview_at)) as n_video,
+        count_if(within_minutes(opened_at, csc_informed_at, 24 * 60)) as n_csc_24h,
+        count_if(team = 'polit') as n_polit,
+        count_if(team = 'polit' and kirat_completed) as n_polit_kirat
+    from scoped
+    where opened_at >= $period_start and opened_at < $period_end
+    group by all
+),
+open_rows as (
+    select f.window_start, f.window_end, f.grp, s.crime_id, s.force, s.team, s.category,
+        s.risk_level, s.opened_at, s.victim_child_id
+    from frame f
+    join scoped s
+      on s.grp = f.grp
+     and s.opened_at < f.window_end
+     and (s.closed_at is null or s.closed_at >= f.window_end)
+),
+recently_reviewed as (
+    select distinct o.window_start, o.crime_id
+    from open_rows o
+    join investigation_reviews r
+      on r.crime_id = o.crime_id
+     and r.reviewed_at >= o.window_end - interval 28 day
+     and r.reviewed_at < o.window_end
+),
+open_at_end as (
+    select o.window_start, o.grp,
+        count(*) as n_open,
+        count_if(o.opened_at <= o.window_end - interval 28 day and rr.crime_id is null) as n_drifting,
+        count_if(o.risk_level = 'high' or o.category = 'exploitation') as n_high_risk,
+        count_if((o.risk_level = 'high' or o.category = 'exploitation')
+            and o.team in ('neighbourhood', 'cid')) as n_high_risk_outside,
+        count_if(o.team = 'impact') as n_impact_open,
+        count(distinct o.victim_child_id) filter (where o.team = 'impact' and o.risk_level = 'high')
+            as n_impact_high_risk_children
+    from open_rows o
+    left join recently_reviewed rr on rr.window_start = o.window_start and rr.crime_id = o.crime_id
+    group by all
+),
+-- IMPACT cases per officer: only forces with an impact staffing row for the
+-- window's last month count, numerator and denominator alike; staffing has
+-- no lpa or local authority, so the figure is null under those filters and
+-- for breakdowns other than by force.
+impact_open_by_force as (
+    select window_start, force, count(*) as n_impact_open
+    from open_rows
+    where team = 'impact'
+    group by all
+),
+impact_per_officer as (
+    select f.window_start, f.grp,
+        sum(coalesce(io.n_impact_open, 0)) as n_impact_open,
+        sum(st.officers_fte) as officers_fte
+    from frame f
+    join team_staffing st
+      on st.team = 'impact'
+     and st.month = (f.window_end - interval 1 month)::date
+     and ($force is null or st.force = $force)
+     and ($breakdown = 'none' or st.force = f.grp)
+    left join impact_open_by_force io on io.window_start = f.window_start and io.force = st.force
+    where $breakdown in ('none', 'force') and $lpa is null and $local_authority is null
+    group by all
+),
+kpis as (
+    select f.window_start, f.grp, f.is_event_covered as is_covered,
+        unnest([
+            kpi_count('investigations_opened', op.n_opened),
+            kpi_pct('investigation_plan_pct', op.n_plan, op.n_opened),
+            kpi_stat('video_interview_delay_median_days', op.video_median, op.n_video),
+            kpi_pct('csc_informed_within_24h_pct', op.n_csc_24h, op.n_opened),
+            kpi_pct('polit_kirat_pct', op.n_polit_kirat, op.n_polit)
+        ], recursive := true)
+    from frame f
+    left join opened op on op.window_start = f.window_start and op.grp = f.grp
+    union all
+    select f.window_start, f.grp, f.is_snapshot_covered as is_covered,
+        unnest([
+            kpi_count('investigations_open_at_end', oe.n_open),
+            kpi_pct('high_risk_outside_specialist_pct', oe.n_high_risk_outside, oe.n_high_risk),
+            kpi_count('impact_open_cases', oe.n_impact_open),
+            kpi_ratio('impact_cases_per_officer', ipo.n_impact_open, ipo.officers_fte),
+            kpi_count('impact_high_risk_children', oe.n_impact_high_risk_children)
+        ], recursive := true)
+    from frame f
+    left join open_at_end oe on oe.window_start = f.window_start and oe.grp = f.grp
+    left join impact_per_officer ipo on ipo.window_start = f.window_start and ipo.grp = f.grp
+    union all
+    select f.window_start, f.grp, f.is_drift_covered as is_covered,
+        unnest([kpi_count('investigations_drifting', oe.n_drifting)], recursive := true)
+    from frame f
+    left join open_at_end oe on oe.window_start = f.window_start and oe.grp = f.grp
+)
+select window_start, grp as "group", kpi_id, is_covered,
+    case when is_covered then numerator end as numerator,
+    case when is_covered then denominator end as denominator,
+    case when is_covered then value end as value
+from kpis
+order by window_start, "group", kpi_id
