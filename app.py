@@ -1,0 +1,119 @@
+"""The dashboard: theme, navbar, the shared filter bar, the page container and the server.
+
+    python app.py [--host H] [--port P] [--data DIR] [--settings FILE]   # a user
+    gunicorn app:server                                                 # a deployment
+
+With no ``--data`` (and no $CPD_DATA_DIR) it runs on the synthetic extracts in
+``data/extracts/``, generating them on first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.io as pio
+from dash import dcc, html
+
+import figures
+from queries import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
+from ui import filters, state
+
+HERE = Path(__file__).parent
+PRODUCT_NAME = "Child protection performance"
+
+pio.templates["dashboard"] = figures.TEMPLATE
+pio.templates.default = "dashboard"
+
+# The theme is Bootstrap 5.3 served from assets/ (no CDN: the app must work on
+# a closed network with a clean browser console).
+app = dash.Dash(
+    __name__,
+    use_pages=True,
+    pages_folder=str(HERE / "pages"),
+    assets_folder=str(HERE / "assets"),
+    title=PRODUCT_NAME,
+    suppress_callback_exceptions=True,
+    serve_locally=True,
+)
+# Dash's page has no language by default (an axe failure): set lang="en".
+app.index_string = app.index_string.replace("<html>", '<html lang="en">')
+server = app.server
+
+
+def navbar() -> dbc.Navbar:
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+        for page in dash.page_registry.values()
+    ]
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand(PRODUCT_NAME, href="/", className="fw-semibold"),
+                dbc.Nav(links, navbar=True, className="ms-auto flex-wrap"),
+            ],
+            fluid=True,
+        ),
+        color="primary",
+        dark=True,
+        expand="xl",
+    )
+
+
+def serve_layout() -> html.Div:
+    # A function, so the page registry (filled at start-up) is read at request time.
+    return html.Div(
+        [
+            dcc.Location(id=filters.ID_URL, refresh=False),
+            html.A("Skip to content", href="#main", className="visually-hidden-focusable"),
+            html.Header(navbar()),
+            filters.layout(),
+            html.Main(dash.page_container, id="main", className="container-fluid py-3", tabIndex="-1"),
+            html.Footer(
+                "Pseudonymised extracts only. Definitions follow the force's metric catalogue.",
+                className="container-fluid small text-body-secondary border-top py-2",
+            ),
+        ]
+    )
+
+
+app.layout = serve_layout
+
+
+def ensure_data(data_dir: Path) -> None:
+    """Generate the synthetic extracts on first run when the default folder is empty."""
+    if data_dir.resolve() == DEFAULT_DATA_DIR.resolve() and not any(data_dir.glob("*/*.parquet")):
+        from data.generate import generate
+
+        print(f"No data in {data_dir}: generating the synthetic extracts (a few seconds)…", flush=True)
+        generate(data_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=PRODUCT_NAME)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8050)
+    parser.add_argument("--data", help=f"data folder (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
+    parser.add_argument("--settings", help="settings TOML overriding data/settings.toml")
+    parser.add_argument("--debug", action="store_true")
+    args = parser.parse_args(argv)
+    data_dir = Path(args.data) if args.data else default_data_dir()
+    if args.data:
+        os.environ[DATA_DIR_ENV] = str(data_dir)
+    ensure_data(data_dir)
+    if not data_dir.is_dir():
+        print(f"error: data folder {data_dir} does not exist", file=sys.stderr)
+        return 2
+    state.configure(data_dir, args.settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

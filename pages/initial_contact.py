@@ -1,0 +1,15 @@
+"""Initial contact: How the control room and first officers respond to calls involving a child: THRIVE, attendance, PPNs and the voice of the child."""
+
+import dash
+
+from ui import area_page
+
+AREA = "initial_contact"
+dash.register_page(__name__, path="/initial-contact", name="Initial contact", order=1)
+
+
+def layout(**_query):
+    return area_page.layout(AREA, "How the control room and first officers respond to calls involving a child: THRIVE, attendance, PPNs and the voice of the child.")
+
+
+area_page.register(AREA)

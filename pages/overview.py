@@ -1,0 +1,106 @@
+"""Overview for the gold group: every KPI with a target, by inspection area, and case-audit grades."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, dcc, html
+from dash.exceptions import PreventUpdate
+
+import figures
+from queries import DataError
+from queries.kpis import catalog, kpi_table
+from queries.summary import kpi_summary, kpis_with_target
+from ui.area_page import AREA_PATHS, chart_title, status_badge
+from ui.callbacks import dashboard_callback
+from ui.filters import ID_STATE, FilterState
+from ui.formatting import format_change, format_target, format_value
+from ui.state import get_store
+
+dash.register_page(__name__, path="/", name="Overview", order=0)
+
+ID_MATRIX = "overview-matrix"
+ID_AUDITS = "overview-audits"
+AUDIT_KPIS = ["audit_good", "audit_requires_improvement", "audit_inadequate"]
+
+
+def layout(**_query):
+    return [
+        html.H1("Overview", className="h3"),
+        html.P(
+            "Each KPI with a target for the selected period: value, target, status, change since the "
+            "previous period of the same length, and the last 12 months. Select a KPI to open its area.",
+            className="text-body-secondary",
+        ),
+        dcc.Loading(html.Div(id=ID_MATRIX), type="circle"),
+        html.H2("Case audits", className="h5 mt-4"),
+        dbc.Card(
+            dbc.CardBody(dcc.Graph(id=ID_AUDITS, config={"displaylogo": False}, style={"height": "340px"}))
+        ),
+    ]
+
+
+def matrix_table(summary: pd.DataFrame, search: str) -> dbc.Table:
+    """The KPI matrix: one section per area, one row per KPI (pure: summary in, table out)."""
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("KPI", scope="col"),
+                html.Th("Value", scope="col", className="text-end"),
+                html.Th("Target", scope="col", className="text-end"),
+                html.Th("Status", scope="col"),
+                html.Th("Change vs previous period", scope="col", className="text-end"),
+                html.Th("Last 12 months", scope="col"),
+            ]
+        )
+    )
+    bodies = []
+    for area, rows in summary.groupby("area", sort=False):
+        body = [html.Tr(html.Th(catalog().areas[area], colSpan=6, scope="colgroup", className="table-light"))]
+        for _, row in rows.iterrows():
+            href = AREA_PATHS.get(area, "/") + search
+            spark_label = f"{row['label']}, last 12 months"
+            body.append(
+                html.Tr(
+                    [
+                        html.Th(dcc.Link(row["label"], href=href), scope="row", className="fw-normal"),
+                        html.Td(format_value(row["value"], row["unit"]), className="text-end fw-semibold"),
+                        html.Td(format_target(row["target"], row["comparison"], row["unit"]), className="text-end"),
+                        html.Td(status_badge(row["status"])),
+                        html.Td(format_change(row["value"], row["previous"], row["unit"]), className="text-end"),
+                        html.Td(
+                            html.Img(
+                                src="data:image/svg+xml;utf8,"
+                                + figures.sparkline_svg(row["spark"], label=spark_label).replace("#", "%23"),
+                                alt=spark_label,
+                                height=28,
+                                width=120,
+                            )
+                        ),
+                    ]
+                )
+            )
+        bodies.append(html.Tbody(body))
+    return dbc.Table([header, *bodies], hover=True, responsive=True, className="align-middle kpi-matrix")
+
+
+@dashboard_callback(
+    Output(ID_MATRIX, "children"),
+    Output(ID_AUDITS, "figure"),
+    Input(ID_STATE, "data"),
+    action="view overview",
+)
+def update_overview(state_data):
+    if not state_data:
+        raise PreventUpdate
+    state = FilterState.from_dict(state_data)
+    store = get_store()
+    try:
+        summary = kpi_summary(store, state.period, state.filters, kpis_with_target(store))
+        audits = kpi_table(store, state.period, state.filters, monthly=True, kpi_ids=AUDIT_KPIS)
+    except DataError as exc:
+        return dbc.Alert(str(exc), color="danger"), figures.empty_figure("Case audits", str(exc))
+    audits = audits.assign(month=pd.to_datetime(audits["window_start"]).dt.strftime("%Y-%m"))
+    audit_figure = figures.audit_grades_figure(audits, title=chart_title("Case audit grades", state))
+    return matrix_table(summary, state.to_search()), audit_figure

@@ -1,0 +1,1 @@
+"""Shared user-interface pieces: the callback decorator, the filter bar, formatting and app state."""

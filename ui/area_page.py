@@ -1,0 +1,181 @@
+"""What every inspection-area page shares: headline cards and a monthly trend per KPI.
+
+A page module calls :func:`layout` from its ``layout`` function and
+:func:`register` once at import; its own breakdown charts sit beside these.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, dcc, html
+from dash.exceptions import PreventUpdate
+
+import figures
+from data.contract import has_column
+from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
+from queries import DataError
+from queries.kpis import catalog, kpi_table
+from queries.summary import kpi_summary
+from ui.callbacks import dashboard_callback
+from ui.filters import ID_STATE, FilterState
+from ui.formatting import format_change, format_target, format_value, period_label
+from ui.state import get_store
+
+AREA_PATHS = {
+    "initial_contact": "/initial-contact",
+    "assessment_and_help": "/assessment-and-help",
+    "investigation": "/investigation",
+    "decision_making": "/decision-making",
+    "managing_risk": "/managing-risk",
+    "detention": "/detention",
+}
+STATUS_COLOURS = {STATUS_ON: "success", STATUS_NEAR: "warning", STATUS_OFF: "danger"}
+FILTER_WORDS = {"lpa": "LPA", "local_authority": "local authority"}
+
+
+def area_kpis(area: str) -> list[str]:
+    return [k.id for k in catalog().kpis.values() if k.area == area]
+
+
+def status_badge(status: str | None) -> dbc.Badge:
+    """Status in words with its colour (never colour alone)."""
+    text = status if isinstance(status, str) and status else "No data"
+    colour = STATUS_COLOURS.get(text, "secondary")
+    return dbc.Badge(text, color=colour, className="status-badge" + (" text-dark" if colour == "warning" else ""))
+
+
+def unapplied_filters(kpi_id: str, state: FilterState) -> list[str]:
+    """Filters the user set that the KPI's table cannot apply (metrics.md: the chart says so)."""
+    query = catalog().queries[catalog().kpis[kpi_id].query]
+    notes = []
+    for column in ("lpa", "local_authority"):
+        if getattr(state, column) and not has_column(query.table, column):
+            notes.append(f"{FILTER_WORDS[column]} filter not applied: {query.table} has no {FILTER_WORDS[column]}")
+    return notes
+
+
+def chart_title(label: str, state: FilterState) -> str:
+    where = state.force
+    if state.lpa:
+        where += f", {state.lpa} LPA"
+    if state.local_authority:
+        where += f", {state.local_authority}"
+    return f"{label}, {where}, {period_label(state.period_from, state.period_to)}"
+
+
+def kpi_card(row: pd.Series) -> dbc.Card:
+    kpi = catalog().kpis[row["kpi_id"]]
+    denominator = row["denominator"]
+    n_text = f"n = {denominator:,.0f}" if kpi.unit == "pct" and pd.notna(denominator) else ""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H3(kpi.label, className="h6 card-title mb-1"),
+                html.P(format_value(row["value"], kpi.unit), className="fs-3 fw-semibold mb-0 kpi-value"),
+                html.P(
+                    [
+                        status_badge(row["status"]),
+                        html.Span(
+                            f" Target {format_target(row['target'], row['comparison'], kpi.unit)}",
+                            className="small",
+                        ),
+                    ],
+                    className="mb-1",
+                ),
+                html.P(
+                    f"{format_change(row['value'], row['previous'], kpi.unit)} vs previous period"
+                    + (f" · {n_text}" if n_text else ""),
+                    className="small text-body-secondary mb-0",
+                ),
+            ]
+        ),
+        className="h-100 kpi-card",
+        id={"type": "kpi-card", "kpi": kpi.id},
+    )
+
+
+def layout(area: str, intro: str) -> list:
+    """Heading, the card row and the trend grid of an area (no data is read here)."""
+    graphs = [
+        dbc.Col(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        dcc.Loading(
+                            dcc.Graph(
+                                id={"type": "area-trend", "area": area, "kpi": kpi_id},
+                                config={"displaylogo": False, "responsive": True},
+                                style={"height": "320px"},
+                            ),
+                            type="circle",
+                        ),
+                        html.P(
+                            catalog().kpis[kpi_id].definition,
+                            className="small text-body-secondary mb-0",
+                            id={"type": "area-trend-note", "area": area, "kpi": kpi_id},
+                        ),
+                    ]
+                )
+            ),
+            xs=12,
+            xl=6,
+            className="mb-3",
+        )
+        for kpi_id in area_kpis(area)
+    ]
+    return [
+        html.H1(catalog().areas[area], className="h3"),
+        html.P(intro, className="text-body-secondary"),
+        html.Div(id={"type": "area-cards", "area": area}, className="mb-3"),
+        html.H2("Trends", className="h5"),
+        dbc.Row(graphs),
+    ]
+
+
+def register(area: str) -> None:
+    """The area's callbacks: cards and trends follow the filter state."""
+    kpi_ids = area_kpis(area)
+    with_target = [k for k in kpi_ids if k in get_store().settings.targets] or kpi_ids[:4]
+
+    @dashboard_callback(
+        Output({"type": "area-cards", "area": area}, "children"),
+        Output({"type": "area-trend", "area": area, "kpi": ALL}, "figure"),
+        Input(ID_STATE, "data"),
+        action=f"view {area}",
+    )
+    def update_area(state_data):
+        if not state_data:
+            raise PreventUpdate
+        state = FilterState.from_dict(state_data)
+        store = get_store()
+        try:
+            summary = kpi_summary(store, state.period, state.filters, with_target)
+            series = kpi_table(store, state.period, state.filters, monthly=True, kpi_ids=kpi_ids)
+        except DataError as exc:
+            alert = dbc.Alert(str(exc), color="danger")
+            return alert, [figures.empty_figure("", str(exc)) for _ in kpi_ids]
+        cards = dbc.Row(
+            [dbc.Col(kpi_card(row), xs=12, sm=6, lg=3, className="mb-2") for _, row in summary.iterrows()]
+        )
+        series = series.assign(month=pd.to_datetime(series["window_start"]).dt.strftime("%Y-%m"))
+        out = []
+        for kpi_id in kpi_ids:
+            kpi = catalog().kpis[kpi_id]
+            target = store.settings.targets.get(kpi_id)
+            title = chart_title(kpi.label, state)
+            notes = unapplied_filters(kpi_id, state)
+            if notes:
+                title += "<br><span style='font-size:11px'>" + "; ".join(notes) + "</span>"
+            out.append(
+                figures.trend_figure(
+                    series[series["kpi_id"] == kpi_id],
+                    title=title,
+                    unit=kpi.unit,
+                    target=target.target if target else None,
+                    value_label=kpi.label,
+                )
+            )
+        return cards, out
+
+    update_area.__name__ = f"update_{area}_area"
