@@ -44,7 +44,9 @@ def empty_figure(title: str, reason: str | None = None) -> go.Figure:
     """A figure that says there is nothing to show, and why when known."""
     text = EMPTY_MESSAGE if not reason else f"{EMPTY_MESSAGE}<br><span style='font-size:12px'>{reason}</span>"
     fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
-    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
+    fig.add_annotation(
+        text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14}
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig

@@ -144,8 +144,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
         raise SettingsError(f"{source_path}: language.phrases must be a list of non-empty strings")
     targets = {
-        kpi_id: _parse_target(kpi_id, spec, source_path)
-        for kpi_id, spec in raw.get("targets", {}).items()
+        kpi_id: _parse_target(kpi_id, spec, source_path) for kpi_id, spec in raw.get("targets", {}).items()
     }
     return Settings(
         grade1_target_min=grade1,

@@ -1,15 +1,16 @@
-"""Assessment and help: Missing children, return home interviews, risk-assessment language, the MASH and strategy meetings."""
+"""The Assessment and help page of the six inspection areas."""
 
 import dash
 
 from ui import area_page
 
+INTRO = "Missing children, return home interviews, risk-assessment language, the MASH and strategy meetings."
 AREA = "assessment_and_help"
 dash.register_page(__name__, path="/assessment-and-help", name="Assessment and help", order=2)
 
 
 def layout(**_query):
-    return area_page.layout(AREA, "Missing children, return home interviews, risk-assessment language, the MASH and strategy meetings.")
+    return area_page.layout(AREA, INTRO)
 
 
 area_page.register(AREA)

@@ -1,15 +1,19 @@
-"""Initial contact: How the control room and first officers respond to calls involving a child: THRIVE, attendance, PPNs and the voice of the child."""
+"""The Initial contact page of the six inspection areas."""
 
 import dash
 
 from ui import area_page
 
+INTRO = (
+    "How the control room and first officers respond to calls involving a child: THRIVE, "
+    "attendance, PPNs and the voice of the child."
+)
 AREA = "initial_contact"
 dash.register_page(__name__, path="/initial-contact", name="Initial contact", order=1)
 
 
 def layout(**_query):
-    return area_page.layout(AREA, "How the control room and first officers respond to calls involving a child: THRIVE, attendance, PPNs and the voice of the child.")
+    return area_page.layout(AREA, INTRO)
 
 
 area_page.register(AREA)

@@ -66,9 +66,13 @@ def matrix_table(summary: pd.DataFrame, search: str) -> dbc.Table:
                     [
                         html.Th(dcc.Link(row["label"], href=href), scope="row", className="fw-normal"),
                         html.Td(format_value(row["value"], row["unit"]), className="text-end fw-semibold"),
-                        html.Td(format_target(row["target"], row["comparison"], row["unit"]), className="text-end"),
+                        html.Td(
+                            format_target(row["target"], row["comparison"], row["unit"]), className="text-end"
+                        ),
                         html.Td(status_badge(row["status"])),
-                        html.Td(format_change(row["value"], row["previous"], row["unit"]), className="text-end"),
+                        html.Td(
+                            format_change(row["value"], row["previous"], row["unit"]), className="text-end"
+                        ),
                         html.Td(
                             html.Img(
                                 src="data:image/svg+xml;utf8,"

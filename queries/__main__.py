@@ -1,8 +1,8 @@
 """The KPI command: every KPI for a period as JSON, or one KPI's monthly series as CSV.
 
-    python -m queries kpis --data DIR --from 2022-01 --to 2022-03 [--force F] [--lpa L]
-                           [--local-authority A] [--settings FILE] --json
-    python -m queries trend KPI_ID --data DIR --from 2021-04 --to 2022-03 [filters]
+python -m queries kpis --data DIR --from 2022-01 --to 2022-03 [--force F] [--lpa L]
+                       [--local-authority A] [--settings FILE] --json
+python -m queries trend KPI_ID --data DIR --from 2021-04 --to 2022-03 [filters]
 """
 
 from __future__ import annotations

@@ -42,7 +42,9 @@ def status_badge(status: str | None) -> dbc.Badge:
     """Status in words with its colour (never colour alone)."""
     text = status if isinstance(status, str) and status else "No data"
     colour = STATUS_COLOURS.get(text, "secondary")
-    return dbc.Badge(text, color=colour, className="status-badge" + (" text-dark" if colour == "warning" else ""))
+    return dbc.Badge(
+        text, color=colour, className="status-badge" + (" text-dark" if colour == "warning" else "")
+    )
 
 
 def unapplied_filters(kpi_id: str, state: FilterState) -> list[str]:
@@ -51,7 +53,9 @@ def unapplied_filters(kpi_id: str, state: FilterState) -> list[str]:
     notes = []
     for column in ("lpa", "local_authority"):
         if getattr(state, column) and not has_column(query.table, column):
-            notes.append(f"{FILTER_WORDS[column]} filter not applied: {query.table} has no {FILTER_WORDS[column]}")
+            notes.append(
+                f"{FILTER_WORDS[column]} filter not applied: {query.table} has no {FILTER_WORDS[column]}"
+            )
     return notes
 
 

@@ -119,7 +119,9 @@ class FilterState:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> FilterState:
-        return cls(**{k: data.get(k) for k in ("period_from", "period_to", "force", "lpa", "local_authority")})
+        return cls(
+            **{k: data.get(k) for k in ("period_from", "period_to", "force", "lpa", "local_authority")}
+        )
 
 
 def parse_search(search: str | None) -> dict[str, str]:
@@ -195,9 +197,7 @@ def layout() -> html.Div:
             _labelled("To", dbc.Input(id=ID_TO, type="month", debounce=True), {"xs": 6, "md": 2}),
             _labelled("Force", dbc.Select(id=ID_FORCE, options=[]), {"xs": 12, "md": 2}),
             _labelled("LPA", dbc.Select(id=ID_LPA, options=[]), {"xs": 6, "md": 2}),
-            _labelled(
-                "Local authority", dbc.Select(id=ID_LOCAL_AUTHORITY, options=[]), {"xs": 6, "md": 2}
-            ),
+            _labelled("Local authority", dbc.Select(id=ID_LOCAL_AUTHORITY, options=[]), {"xs": 6, "md": 2}),
             dbc.Col(
                 dbc.Button("Reset filters", id=ID_RESET, color="secondary", outline=True, size="sm"),
                 xs=12,
