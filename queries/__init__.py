@@ -142,7 +142,15 @@ class DataStore:
                 macros, _ = load_sql("_macros")
                 connection.execute(macros)
                 for table in TABLES:
-                    connection.execute(_view_sql(table, storage.list_data_files(self.data_dir, table)))
+                    files = storage.list_data_files(self.data_dir, table)
+                    try:
+                        connection.execute(_view_sql(table, files))
+                    except duckdb.Error as exc:
+                        connection.close()
+                        raise DataError(
+                            f"cannot read table {table} from {self.data_dir / table}: {exc}. "
+                            "Reload it with `python -m data.ingest` or roll it back with --rollback."
+                        ) from exc
                 self._connection, self._version = connection, version
                 self._cache.clear()
             return self._connection

@@ -1,0 +1,109 @@
+"""Browser tests: the real app in headless Chromium — pages render, filters and the URL stay in step."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+pytestmark = pytest.mark.browser
+
+PAGES = {
+    "/": 1,
+    "/initial-contact": 11,
+    "/assessment-and-help": 17,
+    "/investigation": 11,
+    "/decision-making": 5,
+    "/managing-risk": 12,
+    "/detention": 12,
+}
+
+
+def _wait_rendered(browser, expected_graphs: int, timeout: float = 30) -> None:
+    """Wait until the filter bar has resolved and every graph has drawn."""
+    wait = WebDriverWait(browser, timeout)
+    wait.until(lambda d: d.find_element(By.ID, "filter-summary").text.startswith("Showing"))
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= expected_graphs)
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-dash-is-loading='true']"))
+
+
+def _severe_console_errors(browser) -> list[str]:
+    return [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def _query(browser) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(browser.current_url).query).items()}
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_its_charts_without_console_errors(browser, app_url, path):
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get(app_url + path + "?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, PAGES[path])
+    assert "Apr 2021 – Mar 2022" in browser.find_element(By.ID, "filter-summary").text
+    if path == "/":
+        rows = browser.find_elements(By.CSS_SELECTOR, ".kpi-matrix tbody tr")
+        assert len(rows) > 20, "the overview matrix lists every KPI with a target"
+        assert "no data" not in browser.find_element(By.CSS_SELECTOR, ".kpi-matrix").text.split("THRIVE")[1][:40]
+    else:
+        assert browser.find_elements(By.CSS_SELECTOR, ".kpi-card"), "headline cards are shown"
+    assert _severe_console_errors(browser) == []
+
+
+def test_changing_a_filter_updates_the_charts_and_the_url(browser, app_url):
+    browser.get(app_url + "/initial-contact?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, PAGES["/initial-contact"])
+    first_title = browser.find_element(By.CSS_SELECTOR, ".js-plotly-plot .gtitle").text
+    Select(browser.find_element(By.ID, "filter-lpa")).select_by_value("East")
+    WebDriverWait(browser, 20).until(lambda d: _query(d).get("lpa") == "East")
+    WebDriverWait(browser, 20).until(
+        lambda d: "East LPA" in d.find_element(By.CSS_SELECTOR, ".js-plotly-plot .gtitle").text
+    )
+    assert "East" not in first_title
+    assert _query(browser)["from"] == "2021-04"
+    assert _severe_console_errors(browser) == []
+
+
+def test_a_url_with_filters_restores_them(browser, app_url):
+    browser.get(app_url + "/detention?from=2022-01&to=2022-03&force=Dorset&lpa=West")
+    _wait_rendered(browser, PAGES["/detention"])
+    assert browser.find_element(By.ID, "filter-from").get_attribute("value") == "2022-01"
+    assert browser.find_element(By.ID, "filter-to").get_attribute("value") == "2022-03"
+    assert Select(browser.find_element(By.ID, "filter-lpa")).first_selected_option.text == "West"
+    assert "Jan 2022 – Mar 2022" in browser.find_element(By.ID, "filter-summary").text
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2022-13&to=2022-03", "2022-13"),
+        ("lpa=Eastt", "Eastt"),
+        ("force=Narnia", "Narnia"),
+        ("from=2022-06&to=2022-01", "before"),
+    ],
+)
+def test_a_bad_url_value_shows_a_message_not_an_error(browser, app_url, query, message):
+    browser.get(app_url + "/?" + query)
+    alert = WebDriverWait(browser, 20).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "#filter-message .alert"))
+    )
+    assert message in alert.text
+    _wait_rendered(browser, PAGES["/"])
+    assert _severe_console_errors(browser) == []
+
+
+def test_back_button_returns_to_the_previous_filters(browser, app_url):
+    browser.get(app_url + "/?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, 1)
+    Select(browser.find_element(By.ID, "filter-lpa")).select_by_value("West")
+    WebDriverWait(browser, 20).until(lambda d: _query(d).get("lpa") == "West")
+    time.sleep(0.5)
+    browser.back()
+    WebDriverWait(browser, 20).until(lambda d: "lpa" not in _query(d))
+    WebDriverWait(browser, 20).until(
+        lambda d: Select(d.find_element(By.ID, "filter-lpa")).first_selected_option.text == "All LPAs"
+    )
