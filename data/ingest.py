@@ -1,0 +1,1165 @@
+"""Load a force's own extract (CSV, XLSX or parquet) into the data directory, all or nothing.
+
+Validation uses pandera: its lazy validation reports every failing row and column at once, and
+its schemas are built in code from ``data.contract``, so the contract is stated in one place.
+
+Usage::
+
+    python -m data.ingest --data DIR --table NAME FILE...     load FILEs as table NAME
+    python -m data.ingest --data DIR --table NAME --rollback  point NAME at its previous version
+
+Before pandera sees them, the input values are normalised as the contract's "What ingest
+accepts" says (trimmed text, any-case enumerations and booleans, timestamps as ISO text,
+``dd/mm/yyyy hh:mm[:ss]`` text or Excel serials, integers of any width); a value that cannot be
+parsed is an error for its row and column, never a silent null. A refused load writes each bad
+file's rows and reasons to ``<input stem>.rejected.csv`` beside it and leaves the table as it
+was; an accepted one becomes a new version (see ``data.storage``). Every attempt is logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import getpass
+import math
+import re
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from data import storage
+from data.contract import TABLES, Column, Table, write_parquet
+
+LONDON = "Europe/London"
+MAX_PRINTED_ERRORS = 20
+MAX_LOGGED_REASONS = 50
+ROW_NOTE = "rows are data rows: row 1 is the first row after the header"
+
+_BOOL_WORDS = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
+}
+_INT_BOUNDS = {"tinyint": (-(2**7), 2**7 - 1), "integer": (-(2**31), 2**31 - 1)}
+_KINDS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+_UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+_TZ = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)"
+_TEXT_FORMATS = (  # (pattern, to_datetime keywords, has a time of day, has a zone)
+    (rf"{_ISO_DATE}[T ]{_TIME}", {"format": "ISO8601"}, True, False),
+    (rf"{_ISO_DATE}[T ]{_TIME}\s?{_TZ}", {"format": "ISO8601", "utc": True}, True, True),
+    (rf"{_UK_DATE} \d{{1,2}}:\d{{2}}", {"format": "%d/%m/%Y %H:%M"}, True, False),
+    (rf"{_UK_DATE} \d{{1,2}}:\d{{2}}:\d{{2}}", {"format": "%d/%m/%Y %H:%M:%S"}, True, False),
+    (_ISO_DATE, {"format": "%Y-%m-%d"}, False, False),
+    (_UK_DATE, {"format": "%d/%m/%Y"}, False, False),
+)
+_TIMESTAMP_HELP = "use ISO 8601 such as 2022-07-01 13:05 or dd/mm/yyyy hh:mm[:ss]"
+_DATE_HELP = "use ISO 8601 such as 2022-07-01 or dd/mm/yyyy"
+
+
+class IngestError(Exception):
+    """A load or rollback that was refused; the table is unchanged.
+
+    Attributes:
+        errors: every problem found, one readable line each.
+        rejected_paths: the ``.rejected.csv`` files written beside the inputs.
+        rows: data rows read (0 when a file could not be read).
+        rejected_rows: rows with at least one problem.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        errors: Sequence[str] = (),
+        rejected_paths: Sequence[Path] = (),
+        *,
+        rows: int = 0,
+        rejected_rows: int = 0,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.errors = list(errors) or [message]
+        self.rejected_paths = list(rejected_paths)
+        self.rows = rows
+        self.rejected_rows = rejected_rows
+
+
+@dataclass
+class IngestResult:
+    """What a successful load did.
+
+    Attributes:
+        table: the table loaded.
+        version: the new current version.
+        previous_version: the version current before (None for none).
+        rows: rows stored.
+        files: the input files, as given.
+        path: the table's folder, ``DIR/<table>``.
+        ignored_columns: per input file, its columns that are not in the contract.
+    """
+
+    table: str
+    version: str
+    previous_version: str | None
+    rows: int
+    files: list[str]
+    path: Path
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _FileProblem(Exception):
+    """A whole input file cannot be used (a one-line message naming it)."""
+
+
+@dataclass
+class _Source:
+    """One input file as read: its raw values and what each row is called."""
+
+    path: Path
+    label: str
+    kind: str
+    raw: pd.DataFrame  # every column, original headers, original values
+    columns: dict[str, str]  # contract column -> header in raw
+    row_numbers: np.ndarray  # the 1-based data row of each raw row
+    excel_epoch: datetime | None = None
+    ignored: list[str] = field(default_factory=list)
+
+    def where(self, row: int) -> str:
+        sheet = f" (sheet row {row + 1})" if self.kind == "xlsx" else ""
+        return f"{self.label} row {row}{sheet}"
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A problem at a position of the combined frame (-1: the whole column)."""
+
+    pos: int
+    column: str
+    message: str
+    others: tuple[int, ...] = ()  # the other rows holding the same duplicate key
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A problem as the user sees it: the file (index into the sources), its row, the column."""
+
+    source: int
+    row: int
+    column: str
+    message: str
+
+
+# --- row rules the column checks cannot express -------------------------------
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across columns of one row.
+
+    Attributes:
+        name: the pandera check name.
+        column: the column a failing row is reported against.
+        ok: frame -> boolean Series, True where the row satisfies the rule.
+        message: a failing row -> why it fails.
+    """
+
+    name: str
+    column: str
+    ok: Callable[[pd.DataFrame], pd.Series]
+    message: Callable[[pd.Series], str]
+
+
+def _kirat_ok(df: pd.DataFrame) -> pd.Series:
+    team = df["team"]
+    polit = (team == "polit").fillna(False).astype(bool)
+    judged = team.isin(TABLES["investigations"].column("team").enum).fillna(False).astype(bool)
+    present = df["kirat_completed"].notna()
+    return ~judged | (polit & present) | (~polit & ~present)
+
+
+def _kirat_message(row: pd.Series) -> str:
+    if row["team"] == "polit":
+        return "a value is required when team is polit"
+    return f"must be empty unless team is polit (team is {row['team']})"
+
+
+def _arms_ok(df: pd.DataFrame) -> pd.Series:
+    required = df["arms_required"]
+    judged = required.notna().astype(bool)
+    required = required.fillna(False).astype(bool)
+    due = df["arms_due_date"].notna()
+    return ~judged | (required & due) | (~required & ~due)
+
+
+def _arms_message(row: pd.Series) -> str:
+    if row["arms_required"]:
+        return "a due date is required when arms_required is true"
+    return "must be empty when arms_required is false"
+
+
+ROW_RULES: dict[str, tuple[RowRule, ...]] = {
+    "investigations": (RowRule("kirat_only_for_polit", "kirat_completed", _kirat_ok, _kirat_message),),
+    "rso_register": (RowRule("arms_due_date_when_required", "arms_due_date", _arms_ok, _arms_message),),
+}
+
+# --- the pandera schema, built from the contract --------------------------------
+
+_PANDAS_DTYPES = {
+    "varchar": "str",
+    "timestamp": "datetime64[ms]",
+    "date": "datetime64[ms]",
+    "boolean": "boolean",
+    "tinyint": "Int64",
+    "integer": "Int64",
+    "double": "float64",
+}
+
+
+def _first_of_month(s: pd.Series) -> pd.Series:
+    return s.dt.day == 1
+
+
+@functools.cache
+def build_schema(table: str) -> pa.DataFrameSchema:
+    """The pandera schema of ``table``'s normalised frame, built from ``data.contract``."""
+    spec = TABLES[table]
+    columns = {}
+    for col in spec.columns:
+        checks = []
+        if col.enum:
+            checks.append(pa.Check.isin(list(col.enum)))
+        if col.min_value is not None and col.max_value is not None:
+            checks.append(pa.Check.in_range(col.min_value, col.max_value))
+        elif col.min_value is not None:
+            checks.append(pa.Check.ge(col.min_value))
+        elif col.max_value is not None:
+            checks.append(pa.Check.le(col.max_value))
+        if col.positive:
+            checks.append(pa.Check.gt(0))
+        if col.first_of_month:
+            checks.append(pa.Check(_first_of_month, name="first_of_month"))
+        if col.name == "force":
+            checks.append(pa.Check.str_length(min_value=1))
+        columns[col.name] = pa.Column(_PANDAS_DTYPES[col.type], checks=checks, nullable=col.nullable)
+    rules = [pa.Check(r.ok, name=r.name, ignore_na=False) for r in ROW_RULES.get(table, ())]
+    return pa.DataFrameSchema(
+        columns,
+        checks=rules,
+        unique=list(spec.key) or None,
+        report_duplicates="all",
+        strict=False,
+    )
+
+
+# --- reading files ---------------------------------------------------------------
+
+
+def _show(value: object) -> str:
+    """A raw cell value as a message shows it (text quoted so spaces are visible)."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _is_null(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _first_line(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.readline(64 * 1024)
+    return head.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+
+
+def _read_csv(path: Path, label: str) -> pd.DataFrame:
+    header = _first_line(path)
+    if "," not in header:
+        for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+            if sep in header:
+                raise _FileProblem(f"{label} looks delimited by {name} — save it comma-separated")
+    # header=None: a row with more values than the header is an error, not a shifted row
+    options = {
+        "header": None,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,
+    }
+    try:
+        try:
+            cells = pd.read_csv(path, encoding="utf-8-sig", **options)
+        except UnicodeDecodeError:  # Excel on Windows saves "CSV" as cp1252
+            cells = pd.read_csv(path, encoding="cp1252", **options)
+    except pd.errors.EmptyDataError:
+        raise _FileProblem(f"{label} has no data rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        text = str(exc).strip()
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+        if ragged:
+            width, line, seen = (int(g) for g in ragged.groups())
+            raise _FileProblem(
+                f"{label} row {line - 1} has {seen} values but the header has {width} columns "
+                "(a value containing a comma must be in double quotes)"
+            ) from None
+        detail = text.splitlines()[-1] if text else type(exc).__name__
+        raise _FileProblem(f"{label} cannot be read as CSV: {detail}") from None
+    return _with_header(cells)
+
+
+def _with_header(cells: pd.DataFrame) -> pd.DataFrame:
+    """The first row of ``cells`` as column names (blank ones named by position), the rest as data."""
+    header = ["" if _is_null(v) else str(v) for v in cells.iloc[0]]
+    while header and not header[-1].strip():
+        header.pop()
+    width = len(header)
+    header = [h if h.strip() else f"column {i + 1}" for i, h in enumerate(header)]
+    body = cells.iloc[1:, :width].reset_index(drop=True)
+    body.columns = _unique_names(header)
+    return body
+
+
+def _read_xlsx(path: Path, label: str, table: str) -> tuple[pd.DataFrame, datetime]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zip, XML and openpyxl errors alike
+        raise _FileProblem(
+            f"{label} cannot be read as an XLSX workbook ({type(exc).__name__}): "
+            "save it from Excel as .xlsx or as CSV"
+        ) from None
+    try:
+        sheets = book.worksheets
+        if not sheets:
+            raise _FileProblem(f"{label} has no worksheets")
+        sheet = next((s for s in sheets if s.title.strip().lower() == table), sheets[0])
+        if hasattr(sheet, "reset_dimensions"):  # some writers record a wrong sheet size
+            sheet.reset_dimensions()
+        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        epoch = book.epoch
+    except _FileProblem:
+        raise
+    except Exception as exc:
+        raise _FileProblem(f"{label} cannot be read as an XLSX workbook ({type(exc).__name__})") from None
+    finally:
+        book.close()
+    if not rows:
+        raise _FileProblem(f"{label} has no data rows")
+    width = max(len(r) for r in rows)
+    cells = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+    return _with_header(cells), epoch
+
+
+def _read_parquet(path: Path, label: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except Exception:  # arrow raises several types for a damaged file
+        raise _FileProblem(f"{label} cannot be read as parquet: the file is truncated or corrupt") from None
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype(object)
+    return frame
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            out.append(f"{name}.{seen[name]}")
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def _match_columns(spec: Table, headers: list[str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """Contract column -> header (exact, else a unique case-insensitive match), missing, ignored."""
+    stripped = {h: str(h).strip() for h in headers}
+    found: dict[str, str] = {}
+    for col in spec.column_names:
+        exact = [h for h in headers if stripped[h] == col]
+        loose = [h for h in headers if stripped[h].lower() == col]
+        if exact:
+            found[col] = exact[0]
+        elif len(loose) == 1:
+            found[col] = loose[0]
+    missing = [c for c in spec.column_names if c not in found]
+    used = set(found.values())
+    ignored = [str(h) for h in headers if h not in used and stripped[h]]
+    return found, missing, ignored
+
+
+def _read_source(path: Path, label: str, spec: Table) -> _Source:
+    if path.name.endswith(".rejected.csv"):
+        raise _FileProblem(f"{label} is a rejected-rows report from an earlier ingest, not an extract")
+    if not path.exists():
+        raise _FileProblem(f"{label}: file not found ({path})")
+    if not path.is_file():
+        raise _FileProblem(f"{label} is not a file")
+    kind = _KINDS.get(path.suffix.lower())
+    if kind is None:
+        hint = " (save it as .xlsx)" if path.suffix.lower() == ".xls" else ""
+        raise _FileProblem(f"{label}: unsupported file type '{path.suffix}'{hint}: give CSV, XLSX or parquet")
+    if path.stat().st_size == 0:
+        raise _FileProblem(f"{label} has no data rows (the file is empty)")
+    epoch = None
+    if kind == "csv":
+        raw = _read_csv(path, label)
+    elif kind == "xlsx":
+        raw, epoch = _read_xlsx(path, label, spec.name)
+    else:
+        raw = _read_parquet(path, label)
+    row_numbers = np.arange(1, len(raw) + 1)
+    if len(raw):  # drop blank lines but keep every other row's number as the user sees it
+        empty = [_trimmed(raw.iloc[:, i]).isna().to_numpy() for i in range(raw.shape[1])]
+        blank = np.logical_and.reduce(empty)
+        raw = raw.loc[~blank].reset_index(drop=True)
+        row_numbers = row_numbers[~blank]
+    if raw.empty:
+        raise _FileProblem(f"{label} has no data rows")
+    columns, missing, ignored = _match_columns(spec, list(raw.columns))
+    if missing:
+        extra = f" (it has other columns: {', '.join(ignored)})" if ignored else ""
+        raise _FileProblem(f"{label} is missing required columns: {', '.join(missing)}{extra}")
+    return _Source(path, label, kind, raw, columns, row_numbers, epoch, ignored)
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    """File names for messages; the path as given where two inputs share a name."""
+    names = [p.name for p in paths]
+    return [p.name if names.count(p.name) == 1 else str(p) for p in paths]
+
+
+# --- normalising values ------------------------------------------------------------
+
+
+def _is_text_dtype(s: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
+
+
+def _trimmed(s: pd.Series) -> pd.Series:
+    """Text trimmed, empty text and NaN as null; other values unchanged."""
+    if _is_text_dtype(s):
+        t = s.str.strip()
+        return t.mask(t == "")
+    if s.dtype == object:
+        out = []
+        for v in s:
+            if isinstance(v, str):
+                v = v.strip()
+                out.append(v or None)
+            else:
+                out.append(None if _is_null(v) else v)
+        return pd.Series(out, index=s.index, dtype=object)
+    return s
+
+
+def _reasons(index: pd.Index) -> pd.Series:
+    return pd.Series(None, index=index, dtype=object)
+
+
+def _text_of(v: object) -> str | None:
+    if _is_null(v):
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, (datetime, pd.Timestamp)):
+        return v.isoformat(sep=" ")
+    return str(v)
+
+
+def _to_varchar(col: Column, c: pd.Series, raw: pd.Series, source: _Source) -> tuple[pd.Series, pd.Series]:
+    out = c if _is_text_dtype(c) else pd.Series([_text_of(v) for v in c], index=c.index, dtype="str")
+    if col.enum:
+        out = out.str.lower().str.replace(r"\s+", " ", regex=True)
+    return out.astype("str"), _reasons(c.index)
+
+
+def _bool_of(v: object) -> object:
+    if _is_null(v):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, str):
+        return _BOOL_WORDS.get(v.lower(), ValueError)
+    if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+        return bool(v)
+    return ValueError
+
+
+def _to_boolean(col: Column, c: pd.Series, raw: pd.Series, source: _Source) -> tuple[pd.Series, pd.Series]:
+    reasons = _reasons(c.index)
+    if pd.api.types.is_bool_dtype(c.dtype):
+        return c.astype("boolean"), reasons
+    if _is_text_dtype(c):
+        values = c.str.lower().map(_BOOL_WORDS)
+        bad = c.notna() & values.isna()
+    else:
+        mapped = [_bool_of(v) for v in c]
+        bad = pd.Series([v is ValueError for v in mapped], index=c.index)
+        values = pd.Series([None if v is ValueError else v for v in mapped], index=c.index, dtype=object)
+    bad = bad.to_numpy(dtype=bool)
+    reasons[bad] = [f"{_show(v)} is not a yes/no value (true/false, 1/0, y/n or yes/no)" for v in raw[bad]]
+    return values.mask(bad).astype("boolean"), reasons
+
+
+def _numbers(c: pd.Series) -> pd.Series:
+    """Numbers as float64 (NaN where null or not a number); booleans are not numbers."""
+    if pd.api.types.is_bool_dtype(c.dtype):
+        return pd.Series(np.nan, index=c.index)
+    if c.dtype == object:
+        c = c.mask([isinstance(v, (bool, np.bool_)) for v in c])
+    return pd.to_numeric(c, errors="coerce").astype("float64")
+
+
+def _to_integer(col: Column, c: pd.Series, raw: pd.Series, source: _Source) -> tuple[pd.Series, pd.Series]:
+    reasons = _reasons(c.index)
+    num = _numbers(c)
+    present = c.notna().to_numpy()
+    values = num.to_numpy()
+    with np.errstate(invalid="ignore"):
+        not_whole = present & (np.isnan(values) | ~np.isfinite(values) | (values != np.floor(values)))
+        low, high = _INT_BOUNDS[col.type]
+        # Out of the storage type's range: an error here unless the contract's own range reports it.
+        over = (
+            ~not_whole
+            & present
+            & (((values > high) & (col.max_value is None)) | ((values < low) & (col.min_value is None)))
+        )
+        huge = ~not_whole & present & (np.abs(values) > 2**53)
+    reasons[not_whole] = [f"{_show(v)} is not a whole number" for v in raw[not_whole]]
+    too_big = (over | huge) & ~not_whole
+    kind = "a tinyint (−128 to 127)" if col.type == "tinyint" else "an integer column (32-bit)"
+    reasons[too_big] = [f"{_show(v)} is out of range for {kind}" for v in raw[too_big]]
+    bad = not_whole | too_big
+    return num.mask(bad).round().astype("Int64"), reasons
+
+
+def _to_double(col: Column, c: pd.Series, raw: pd.Series, source: _Source) -> tuple[pd.Series, pd.Series]:
+    reasons = _reasons(c.index)
+    num = _numbers(c)
+    bad = c.notna().to_numpy() & ~np.isfinite(num.to_numpy())
+    reasons[bad] = [f"{_show(v)} is not a number" for v in raw[bad]]
+    return num.mask(bad).astype("float64"), reasons
+
+
+def _parse_texts(t: pd.Series, raw: pd.Series, *, want_time: bool) -> tuple[pd.Series, pd.Series]:
+    """Parse trimmed timestamp or date text ``t``; (datetime64[ms] naive London time, reasons)."""
+    parsed = pd.Series(pd.NaT, index=t.index, dtype="datetime64[ms]")
+    reasons = _reasons(t.index)
+    unmatched = t.notna().to_numpy(dtype=bool).copy()
+    for pattern, options, has_time, has_zone in _TEXT_FORMATS:
+        if not unmatched.any():
+            break
+        hit = unmatched & t.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        unmatched &= ~hit
+        if want_time and not has_time:
+            reasons[hit] = [f"{_show(v)} has no time of day: a timestamp is expected" for v in raw[hit]]
+            continue
+        values = pd.to_datetime(t[hit], errors="coerce", **options)
+        if has_zone:
+            values = values.dt.tz_convert(LONDON).dt.tz_localize(None)
+        parsed[hit] = values.astype("datetime64[ms]").to_numpy()
+    invalid = t.notna().to_numpy(dtype=bool) & parsed.isna().to_numpy() & reasons.isna().to_numpy()
+    help_text = _TIMESTAMP_HELP if want_time else _DATE_HELP
+    what = "timestamp" if want_time else "date"
+    reasons[invalid] = [f"{_show(v)} is not a valid {what} ({help_text})" for v in raw[invalid]]
+    return parsed, reasons
+
+
+def _to_datetime(col: Column, c: pd.Series, raw: pd.Series, source: _Source) -> tuple[pd.Series, pd.Series]:
+    want_time = col.type == "timestamp"
+    what = "timestamp" if want_time else "date"
+    out = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ms]")
+    reasons = _reasons(c.index)
+    rounded = pd.Series(False, index=c.index)  # values from Excel: rounded, not truncated
+    if pd.api.types.is_datetime64_any_dtype(c.dtype):
+        values = c
+        if getattr(c.dt, "tz", None) is not None:
+            values = c.dt.tz_convert(LONDON).dt.tz_localize(None)
+        out = values.astype("datetime64[ms]")
+        rounded[:] = source.kind == "xlsx"
+    elif _is_text_dtype(c):
+        out, reasons = _parse_texts(c, raw, want_time=want_time)
+    elif pd.api.types.is_numeric_dtype(c.dtype) or c.dtype == object:
+        kinds = np.array([_value_kind(v) for v in c], dtype=object)
+        text = kinds == "text"
+        if text.any():
+            parsed, why = _parse_texts(c[text].astype("str"), raw[text], want_time=want_time)
+            out[text] = parsed.to_numpy()
+            reasons[text] = why.to_numpy()
+        stamp = kinds == "datetime"
+        if stamp.any():
+            out[stamp] = pd.to_datetime([_naive_london(v) for v in c[stamp]]).astype("datetime64[ms]")
+            rounded[stamp] = source.kind == "xlsx"
+        day = kinds == "date"
+        if day.any():
+            if want_time:
+                reasons[day] = [f"{_show(v)} has no time of day: a timestamp is expected" for v in raw[day]]
+            else:
+                out[day] = pd.to_datetime(list(c[day])).astype("datetime64[ms]")
+        number = kinds == "number"
+        if number.any():
+            if source.kind == "xlsx":
+                serial = pd.to_numeric(c[number]).astype("float64")
+                ok = ((serial >= 1) & (serial < 2958466)).to_numpy()
+                seconds = (serial[ok] * 86400).round()
+                base = pd.Timestamp(source.excel_epoch or datetime(1899, 12, 30))
+                where = np.flatnonzero(number)
+                stamps = base + pd.to_timedelta(seconds, unit="s")
+                out.iloc[where[ok]] = stamps.astype("datetime64[ms]").to_numpy()
+                bad_serial = where[~ok]
+                reasons.iloc[bad_serial] = [
+                    f"{_show(v)} is not an Excel {what} serial number" for v in raw.iloc[bad_serial]
+                ]
+            else:
+                reasons[number] = [f"{_show(v)} is a number, not a {what}" for v in raw[number]]
+        other = kinds == "other"
+        reasons[other] = [f"{_show(v)} is not a {what}" for v in raw[other]]
+    else:
+        bad = c.notna().to_numpy()
+        reasons[bad] = [f"{_show(v)} is not a {what}" for v in raw[bad]]
+    out = out.dt.round("s").where(rounded.to_numpy(), out.dt.floor("s"))
+    if not want_time:
+        has_time = (out.notna() & (out != out.dt.normalize())).to_numpy()
+        reasons[has_time] = [f"{_show(v)} has a time of day: a date is expected" for v in raw[has_time]]
+        out = out.mask(has_time)
+    return out.astype("datetime64[ms]"), reasons
+
+
+def _value_kind(v: object) -> str:
+    if _is_null(v):
+        return "null"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, (bool, np.bool_)):
+        return "other"
+    if isinstance(v, (datetime, pd.Timestamp)):
+        return "datetime"
+    if isinstance(v, date):
+        return "date"
+    if isinstance(v, time):
+        return "other"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return "number"
+    return "other"
+
+
+def _naive_london(v: datetime) -> pd.Timestamp:
+    ts = pd.Timestamp(v)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(LONDON).tz_localize(None)
+    return ts
+
+
+_CONVERTERS = {
+    "varchar": _to_varchar,
+    "boolean": _to_boolean,
+    "tinyint": _to_integer,
+    "integer": _to_integer,
+    "double": _to_double,
+    "timestamp": _to_datetime,
+    "date": _to_datetime,
+}
+
+
+def _normalise(spec: Table, source: _Source) -> tuple[pd.DataFrame, list[_Cell]]:
+    """The source's contract columns typed for pandera, and its cells that cannot be parsed."""
+    columns = {}
+    problems = []
+    for col in spec.columns:
+        raw = source.raw[source.columns[col.name]].reset_index(drop=True)
+        values, reasons = _CONVERTERS[col.type](col, _trimmed(raw), raw, source)
+        columns[col.name] = values.reset_index(drop=True)
+        problems.extend(_Cell(int(pos), col.name, why) for pos, why in reasons.dropna().items())
+    return pd.DataFrame(columns), problems
+
+
+# --- validating -----------------------------------------------------------------
+
+
+def _fmt_number(value: object) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def _check_message(col: Column, check: str, value: object, raw: object = None) -> str:
+    """Why ``value`` (normalised; ``raw``: as the file has it) fails a pandera check, in plain words."""
+    if check == "not_nullable":
+        return "a value is required (the cell is empty)"
+    if check.startswith("isin"):
+        shown = raw.strip() if isinstance(raw, str) else value
+        return f"{_show(shown)} is not one of: {', '.join(col.enum or ())}"
+    if check.startswith("in_range"):
+        return f"{_fmt_number(value)} is outside {_fmt_number(col.min_value)}–{_fmt_number(col.max_value)}"
+    if check.startswith("greater_than_or_equal_to"):
+        return f"{_fmt_number(value)} is below the minimum {_fmt_number(col.min_value)}"
+    if check.startswith("less_than_or_equal_to"):
+        return f"{_fmt_number(value)} is above the maximum {_fmt_number(col.max_value)}"
+    if check.startswith("greater_than"):
+        return f"{_fmt_number(value)} must be greater than 0"
+    if check == "first_of_month":
+        return f"{pd.Timestamp(value).date()} is not the first day of a month"
+    if check.startswith("str_length"):
+        return "must not be empty"
+    if check.startswith("dtype"):
+        return f"has the wrong type ({value}; expected {_PANDAS_DTYPES[col.type]})"
+    return f"fails {check} ({_show(value)})"
+
+
+def _schema_problems(
+    spec: Table,
+    frame: pd.DataFrame,
+    parsed_badly: set[tuple[int, str]],
+    raw_at: Callable[[int, str], object],
+) -> list[_Cell]:
+    """Run the pandera schema lazily: every failing cell, except those that could not be parsed."""
+    try:
+        build_schema(spec.name).validate(frame, lazy=True)
+        return []
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+    rules = {r.name: r for r in ROW_RULES.get(spec.name, ())}
+    rows_parsed_badly = {pos for pos, _ in parsed_badly}
+    out: list[_Cell] = []
+    seen: set[tuple[int, str]] = set()
+    duplicates: set[int] = set()
+    for case in cases.itertuples(index=False):
+        check, index = str(case.check), case.index
+        if index is None or (isinstance(index, float) and math.isnan(index)):
+            message = _check_message(spec.column(case.column), check, case.failure_case)
+            out.append(_Cell(-1, str(case.column), message))
+            continue
+        pos = int(index)
+        if check in ("multiple_fields_uniqueness", "field_uniqueness"):
+            duplicates.add(pos)
+            continue
+        rule = rules.get(check)
+        column = rule.column if rule else str(case.column)
+        if (pos, column) in seen or (pos, column) in parsed_badly:
+            continue
+        if rule and pos in rows_parsed_badly:  # a cell the rule reads could not be parsed
+            continue
+        seen.add((pos, column))
+        if rule:
+            message = rule.message(frame.loc[pos])
+        else:
+            message = _check_message(spec.column(column), check, case.failure_case, raw_at(pos, column))
+        out.append(_Cell(pos, column, message))
+    return out + _duplicate_cells(spec, frame, sorted(duplicates))
+
+
+def _key_text(spec: Table, frame: pd.DataFrame, pos: int) -> str:
+    parts = []
+    for name in spec.key:
+        value = frame.at[pos, name]
+        if isinstance(value, pd.Timestamp) and spec.column(name).type == "date":
+            value = value.date()
+        parts.append(f"{name} {value}" if len(spec.key) > 1 else repr(str(value)))
+    return ", ".join(parts)
+
+
+def _duplicate_cells(spec: Table, frame: pd.DataFrame, positions: list[int]) -> list[_Cell]:
+    """One problem per row whose key another row also has, naming the others."""
+    if not positions:
+        return []
+    keys = frame.loc[positions, list(spec.key)]
+    keys = keys[keys.notna().all(axis=1)]  # a null key is reported as a null already
+    groups: dict[tuple, list[int]] = {}
+    for pos, values in zip(keys.index, keys.itertuples(index=False), strict=True):
+        groups.setdefault(tuple(values), []).append(int(pos))
+    column = spec.key[-1]
+    cells = []
+    for group in groups.values():
+        for pos in group:
+            others = tuple(o for o in group if o != pos)
+            cells.append(_Cell(pos, column, f"duplicate key {_key_text(spec, frame, pos)}", others))
+    return cells
+
+
+def _validate(spec: Table, sources: list[_Source]) -> tuple[pd.DataFrame, list[_Problem]]:
+    """Normalise and validate every source as one table; the frame and every problem, in file order."""
+    frames, cells = [], []
+    offset = 0
+    for source in sources:
+        frame, parse_cells = _normalise(spec, source)
+        frames.append(frame)
+        cells.extend(_Cell(c.pos + offset, c.column, c.message) for c in parse_cells)
+        offset += len(frame)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    owner = np.repeat(np.arange(len(sources)), [len(f) for f in frames])
+    rows = np.concatenate([s.row_numbers for s in sources])
+    starts = np.cumsum([0] + [len(f) for f in frames])
+
+    def raw_at(pos: int, column: str) -> object:
+        source = sources[owner[pos]]
+        return source.raw[source.columns[column]].iloc[pos - starts[owner[pos]]]
+
+    cells.extend(_schema_problems(spec, frame, {(c.pos, c.column) for c in cells}, raw_at))
+
+    order = {name: i for i, name in enumerate(spec.column_names)}
+    problems = []
+    for cell in cells:
+        message = cell.message
+        if cell.others:
+            places = [sources[owner[p]].where(int(rows[p])) for p in cell.others[:3]]
+            message += f" (also at {', '.join(places)})"
+        if cell.pos < 0:
+            problems.append(_Problem(-1, 0, cell.column, message))
+        else:
+            problems.append(_Problem(int(owner[cell.pos]), int(rows[cell.pos]), cell.column, message))
+    problems.sort(key=lambda p: (p.source, p.row, order.get(p.column, len(order))))
+    return frame, problems
+
+
+def _describe(problem: _Problem, sources: list[_Source]) -> str:
+    if problem.source < 0:
+        return f"column {problem.column}: {problem.message}"
+    return f"{sources[problem.source].where(problem.row)}, column {problem.column}: {problem.message}"
+
+
+def _rejected_path(path: Path, taken: set[Path]) -> Path:
+    candidate = path.with_name(f"{path.stem}.rejected.csv")
+    if candidate in taken:
+        candidate = path.with_name(f"{path.name}.rejected.csv")
+    taken.add(candidate)
+    return candidate
+
+
+def _write_rejected(sources: list[_Source], problems: list[_Problem]) -> tuple[list[Path], list[str]]:
+    """Write each bad file's rejected rows beside it; returns (paths written, notes on failures)."""
+    written, notes, taken = [], [], set()
+    for index, source in enumerate(sources):
+        reasons: dict[int, list[str]] = {}
+        for p in problems:
+            if p.source == index:
+                reasons.setdefault(p.row, []).append(f"{p.column}: {p.message}")
+        if not reasons:
+            continue
+        positions = np.flatnonzero(np.isin(source.row_numbers, list(reasons)))
+        rejected = source.raw.iloc[positions].copy()
+        numbers = source.row_numbers[positions]
+        row_name = "row" if "row" not in rejected.columns else "rejected_row"
+        reason_name = "reason" if "reason" not in rejected.columns else "rejected_reason"
+        rejected.insert(0, row_name, numbers)
+        rejected[reason_name] = ["; ".join(reasons[int(n)]) for n in numbers]
+        target = _rejected_path(source.path, taken)
+        try:
+            rejected.to_csv(target, index=False, encoding="utf-8-sig")  # Excel reads the BOM
+            written.append(target)
+        except OSError as exc:
+            notes.append(f"could not write rejected rows to {target}: {exc.strerror or exc}")
+    return written, notes
+
+
+# --- storing ------------------------------------------------------------------------
+
+
+def _part_names(sources: list[_Source]) -> list[str]:
+    names, used = [], set()
+    for source in sources:
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", source.path.stem).lstrip("._-") or "part"
+        name, n = f"{stem}.parquet", 1
+        while name in used:
+            n += 1
+            name = f"{stem}-{n}.parquet"
+        used.add(name)
+        names.append(name)
+    return names
+
+
+def _store(
+    data_dir: Path, spec: Table, frame: pd.DataFrame, sources: list[_Source]
+) -> tuple[str, str | None]:
+    staging = storage.new_staging_dir(data_dir, spec.name)
+    try:
+        start = 0
+        for source, name in zip(sources, _part_names(sources), strict=True):
+            stop = start + len(source.raw)
+            write_parquet(spec.name, frame.iloc[start:stop].reset_index(drop=True), staging / name)
+            start = stop
+        storage.fsync_tree(staging)
+        with storage.table_lock(data_dir, spec.name):
+            return storage.commit_version(data_dir, spec.name, staging)
+    except BaseException:
+        if staging.exists():  # only our own unfinished folder, never a version
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+# --- the API --------------------------------------------------------------------------
+
+
+def _user(user: str | None) -> str:
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def _log(data_dir: Path, **entry: object) -> None:
+    record = {
+        "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "user": entry.pop("user"),
+        "table": entry.pop("table"),
+        "files": entry.pop("files", []),
+        "status": entry.pop("status"),
+        "rows": int(entry.pop("rows", 0)),
+        "rejected_rows": int(entry.pop("rejected_rows", 0)),
+        "reasons": list(entry.pop("reasons", []))[:MAX_LOGGED_REASONS],
+        "version": entry.pop("version", None),
+        "previous_version": entry.pop("previous_version", None),
+    }
+    try:
+        storage.append_ingest_log(data_dir, record)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        print(f"warning: could not write the ingest log in {data_dir}: {reason}", file=sys.stderr)
+
+
+def _table_spec(table: str) -> Table:
+    if table not in TABLES:
+        raise IngestError(f"unknown table {table!r}: the tables are {', '.join(TABLES)}")
+    return TABLES[table]
+
+
+def _current(data_dir: Path, table: str) -> str | None:
+    return storage.current_version(data_dir, table) if table in TABLES else None
+
+
+def ingest(
+    data_dir: str | Path, table: str, files: Sequence[str | Path], *, user: str | None = None
+) -> IngestResult:
+    """Load ``files`` (CSV, XLSX or parquet; together one table) as ``table``, all or nothing.
+
+    Args:
+        data_dir: the data directory (created if missing).
+        table: a contract table name.
+        files: the extract's files; a key must be unique across all of them.
+        user: who loads, for the log (default: the OS user).
+
+    Returns:
+        What was loaded; the table now points at a new version.
+
+    Raises:
+        IngestError: the load was refused and the table is unchanged; ``errors``
+            lists every problem, ``rejected_paths`` the ``.rejected.csv`` written.
+    """
+    data_dir = Path(data_dir)
+    paths = [Path(f) for f in files]
+    who = _user(user)
+    base = {"user": who, "table": table, "files": [str(p.absolute()) for p in paths]}
+    rows = 0
+    try:
+        spec = _table_spec(table)
+        if not paths:
+            raise IngestError(f"no files given to load into {table}")
+        labels = _labels(paths)
+        sources, file_errors = [], []
+        seen: set[Path] = set()
+        for path, label in zip(paths, labels, strict=True):
+            try:
+                resolved = path.resolve()
+                if resolved in seen:
+                    raise _FileProblem(f"{label} is given twice")
+                seen.add(resolved)
+                sources.append(_read_source(path, label, spec))
+            except _FileProblem as exc:
+                file_errors.append(str(exc))
+            except OSError as exc:
+                file_errors.append(f"{label} cannot be read: {exc.strerror or exc}")
+        rows = sum(len(s.raw) for s in sources)
+        if file_errors:
+            raise IngestError(
+                file_errors[0]
+                if len(file_errors) == 1
+                else f"{table} not loaded: {len(file_errors)} files cannot be used",
+                file_errors,
+                rows=rows,
+            )
+        frame, problems = _validate(spec, sources)
+        if problems:
+            errors = [_describe(p, sources) for p in problems]
+            rejected_paths, notes = _write_rejected(sources, problems)
+            bad_rows = len({(p.source, p.row) for p in problems if p.source >= 0})
+            raise IngestError(
+                f"{table} not loaded: {len(errors)} problem{'s' if len(errors) != 1 else ''} in "
+                f"{bad_rows} row{'s' if bad_rows != 1 else ''} ({ROW_NOTE}); the table is unchanged",
+                errors + notes,
+                rejected_paths,
+                rows=rows,
+                rejected_rows=bad_rows,
+            )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        version, previous = _store(data_dir, spec, frame, sources)
+    except IngestError as exc:
+        _log(
+            data_dir,
+            **base,
+            status="refused",
+            rows=exc.rows,
+            rejected_rows=exc.rejected_rows,
+            reasons=exc.errors,
+            previous_version=_current(data_dir, table),
+        )
+        raise
+    except OSError as exc:
+        message = f"{table} not loaded: {exc.strerror or exc} ({exc.filename or data_dir})"
+        _log(
+            data_dir,
+            **base,
+            status="refused",
+            rows=rows,
+            reasons=[message],
+            previous_version=_current(data_dir, table),
+        )
+        raise IngestError(message, rows=rows) from exc
+    except Exception as exc:  # a bug, not bad input: logged, then raised as it is
+        _log(
+            data_dir,
+            **base,
+            status="refused",
+            rows=rows,
+            reasons=[f"unexpected {type(exc).__name__}: {exc}"],
+            previous_version=_current(data_dir, table),
+        )
+        raise
+    _log(data_dir, **base, status="loaded", rows=len(frame), version=version, previous_version=previous)
+    return IngestResult(
+        table=table,
+        version=version,
+        previous_version=previous,
+        rows=len(frame),
+        files=[str(p) for p in paths],
+        path=storage.table_dir(data_dir, table),
+        ignored_columns={s.label: s.ignored for s in sources if s.ignored},
+    )
+
+
+def rollback(data_dir: str | Path, table: str, *, user: str | None = None) -> str:
+    """Point ``table`` at the version before its current one (name order); nothing is deleted.
+
+    Returns:
+        The version now current.
+
+    Raises:
+        IngestError: unknown table, or no earlier version to go back to.
+    """
+    data_dir = Path(data_dir)
+    base = {"user": _user(user), "table": table, "files": []}
+    if not data_dir.is_dir():  # not logged: there is no data directory to hold the log
+        raise IngestError(f"data directory {data_dir} does not exist")
+    try:
+        _table_spec(table)
+        with storage.table_lock(data_dir, table):
+            try:
+                target, was = storage.point_at_previous(data_dir, table)
+            except LookupError as exc:
+                raise IngestError(str(exc)) from None
+    except IngestError as exc:
+        previous = _current(data_dir, table)
+        _log(data_dir, **base, status="refused", reasons=exc.errors, previous_version=previous)
+        raise
+    rows = next((v["rows"] for v in storage.list_versions(data_dir, table) if v["version"] == target), 0)
+    _log(data_dir, **base, status="rolled back", rows=rows or 0, version=target, previous_version=was)
+    return target
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m data.ingest",
+        description="Load a force's extract (CSV, XLSX or parquet) into the data directory, "
+        "or roll a table back to its previous version.",
+    )
+    parser.add_argument("--data", required=True, metavar="DIR", help="the data directory")
+    parser.add_argument("--table", required=True, metavar="NAME", help=f"one of: {', '.join(TABLES)}")
+    parser.add_argument("--rollback", action="store_true", help="point the table at its previous version")
+    parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="the extract's files (together one table)")
+    args = parser.parse_args(argv)
+    if args.rollback and args.files:
+        parser.error("give either FILEs to load or --rollback, not both")
+    if not args.rollback and not args.files:
+        parser.error("give the FILEs to load (or --rollback)")
+    try:
+        if args.rollback:
+            was = storage.current_version(args.data, args.table) if args.table in TABLES else None
+            now = rollback(args.data, args.table)
+            print(f"{args.table} rolled back to version {now} (was {was or 'a plain folder'}).")
+            return 0
+        result = ingest(args.data, args.table, args.files)
+    except IngestError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        shown = exc.errors if len(exc.errors) > 1 or exc.errors[0] != exc.message else []
+        for line in shown[:MAX_PRINTED_ERRORS]:
+            print(f"  {line}", file=sys.stderr)
+        if len(shown) > MAX_PRINTED_ERRORS:
+            print(f"  … and {len(shown) - MAX_PRINTED_ERRORS} more", file=sys.stderr)
+        for path in exc.rejected_paths:
+            print(f"Rejected rows with their reasons: {path}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # one line, not a traceback, unless asked
+        if args.debug:
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr
+        )
+        return 1
+    previous = result.previous_version or "none"
+    print(
+        f"Loaded {result.rows:,} rows into {result.table} from {len(result.files)} "
+        f"file{'s' if len(result.files) != 1 else ''}: version {result.version} (previous: {previous})."
+    )
+    for label, names in result.ignored_columns.items():
+        print(f"note: {label}: ignored columns not in the contract: {', '.join(names)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Storage layout of a data directory: versioned table folders and the ingest log.
+
+Layout (``DIR`` is the data directory)::
+
+    DIR/<table>                      the folder readers read: either a real folder
+                                     (as the synthetic generator writes it, or a
+                                     force's files copied by hand) or a relative
+                                     symlink to DIR/_versions/<table>/<version>
+    DIR/_versions/<table>/<version>/ one folder per load, never deleted;
+                                     <version> is a sortable UTC stamp such as
+                                     20261128T112233Z-3fa2b1; a real folder found
+                                     at DIR/<table> on the first ingest is kept as
+                                     <stamp>-original
+    DIR/_versions/<table>/.tmp-*     a load being written (not yet a version)
+    DIR/_ingest_log.jsonl            one JSON line per ingest or rollback attempt
+
+Readers list ``DIR/<table>/*.parquet`` themselves and skip names beginning with
+``_`` or ``.`` (the Hive/Spark convention: DuckDB's own globs do not skip
+them). A new version becomes current by an atomic symlink swap, so a reader
+sees either the old files or the new ones, never a mixture; a version's name
+sorts after every earlier version's, so "the version before" is name order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from data.contract import TABLES
+
+VERSIONS_DIR = "_versions"
+LOG_NAME = "_ingest_log.jsonl"
+ORIGINAL_SUFFIX = "original"
+_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+_STAMP_LENGTH = len("20261128T112233Z")
+
+
+def is_hidden(name: str) -> bool:
+    """True for names readers skip: those beginning with ``_`` or ``.``."""
+    return name.startswith(("_", "."))
+
+
+def table_dir(data_dir: str | Path, table: str) -> Path:
+    """The path readers read for ``table``: ``DIR/<table>`` (a folder or a symlink)."""
+    return Path(data_dir) / table
+
+
+def versions_dir(data_dir: str | Path, table: str) -> Path:
+    """Where ``table``'s versions live: ``DIR/_versions/<table>``."""
+    return Path(data_dir) / VERSIONS_DIR / table
+
+
+def list_data_files(data_dir: str | Path, table: str) -> list[Path]:
+    """The sorted parquet files of ``table``'s current data.
+
+    The symlink is resolved once, so the files returned all belong to one
+    version even if an ingest swaps the table meanwhile (the old version's
+    files are never deleted). Names beginning with ``_`` or ``.`` are skipped.
+
+    Returns:
+        Paths inside the resolved folder; empty when the table has no folder.
+    """
+    folder = table_dir(data_dir, table)
+    if not folder.is_dir():
+        return []
+    resolved = folder.resolve()
+    return sorted(
+        p for p in resolved.iterdir() if p.suffix == ".parquet" and not is_hidden(p.name) and p.is_file()
+    )
+
+
+def current_version(data_dir: str | Path, table: str) -> str | None:
+    """The version ``DIR/<table>`` points at.
+
+    Returns:
+        The version name, or None when the table is a real folder (not yet
+        versioned), is missing, or is a symlink to somewhere else.
+    """
+    link = table_dir(data_dir, table)
+    if not link.is_symlink():
+        return None
+    target = Path(os.readlink(link))
+    if not target.is_absolute():
+        target = link.parent / target
+    target = Path(os.path.normpath(target))
+    home = Path(os.path.normpath(versions_dir(data_dir, table).absolute()))
+    if Path(os.path.normpath(target.absolute())).parent != home:
+        return None
+    return target.name
+
+
+def _version_names(data_dir: str | Path, table: str) -> list[str]:
+    folder = versions_dir(data_dir, table)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
+
+
+def _stamp_time(name: str) -> datetime | None:
+    try:
+        return datetime.strptime(name[:_STAMP_LENGTH], _STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _rows(folder: Path) -> int | None:
+    try:
+        return sum(
+            pq.read_metadata(p).num_rows
+            for p in folder.iterdir()
+            if p.suffix == ".parquet" and not is_hidden(p.name)
+        )
+    except Exception:  # a damaged file only costs the row count
+        return None
+
+
+def list_versions(data_dir: str | Path, table: str, *, with_rows: bool = True) -> list[dict]:
+    """Every kept version of ``table``, oldest first.
+
+    Returns:
+        One dict per version: ``version`` (folder name), ``path``, ``rows``
+        (from the parquet footers; None if unreadable or not asked for),
+        ``created`` (an aware UTC datetime, from the name's stamp, else the
+        folder's mtime) and ``is_current``.
+    """
+    current = current_version(data_dir, table)
+    out = []
+    for name in _version_names(data_dir, table):
+        path = versions_dir(data_dir, table) / name
+        created = _stamp_time(name) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        out.append(
+            {
+                "version": name,
+                "path": path,
+                "rows": _rows(path) if with_rows else None,
+                "created": created,
+                "is_current": name == current,
+            }
+        )
+    return out
+
+
+def data_version(data_dir: str | Path) -> str:
+    """A short hash that changes whenever any contract table's data changes.
+
+    It covers each table's resolved folder and its data files' names, sizes
+    and mtime_ns, so caches and DuckDB views can key on it.
+    """
+    digest = hashlib.sha256()
+    for table in sorted(TABLES):
+        folder = table_dir(data_dir, table)
+        resolved = str(folder.resolve()) if folder.exists() else "-"
+        digest.update(f"{table}\0{resolved}\n".encode())
+        for path in list_data_files(data_dir, table):
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # a hand-managed folder changed under us
+                continue
+            digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def _next_stamp(existing: list[str]) -> str:
+    """A UTC stamp later than every stamp in ``existing`` (even within a second)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamps = [t for t in (_stamp_time(n) for n in existing) if t is not None]
+    if stamps and now <= max(stamps):
+        now = max(stamps) + timedelta(seconds=1)
+    return now.strftime(_STAMP_FORMAT)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file in ``folder`` and the folder itself to disk."""
+    for path in folder.iterdir():
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def table_lock(data_dir: str | Path, table: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``table``'s versions while one process changes them."""
+    folder = versions_dir(data_dir, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def new_staging_dir(data_dir: str | Path, table: str) -> Path:
+    """A fresh hidden folder under the table's versions to write a load into."""
+    folder = versions_dir(data_dir, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f".tmp-{datetime.now(UTC).strftime(_STAMP_FORMAT)}-{secrets.token_hex(4)}"
+    staging.mkdir()
+    return staging
+
+
+def _point_at(data_dir: Path, table: str, version: str) -> None:
+    """Swap ``DIR/<table>`` to a relative symlink to ``version`` in one rename."""
+    link = table_dir(data_dir, table)
+    target = os.path.join(VERSIONS_DIR, table, version)
+    temp = data_dir / f".{table}.link-{secrets.token_hex(4)}"
+    os.symlink(target, temp)
+    os.replace(temp, link)
+    fsync_dir(data_dir)
+
+
+def commit_version(data_dir: str | Path, table: str, staging: Path) -> tuple[str, str | None]:
+    """Make a fully written ``staging`` folder the table's current version.
+
+    ``staging`` (flushed by the caller) is renamed to a new version folder; a
+    real folder still at ``DIR/<table>`` is kept as ``<stamp>-original``; then
+    the symlink is swapped atomically. Call it under ``table_lock``.
+
+    Returns:
+        (new version, previous version or None).
+    """
+    data_dir = Path(data_dir)
+    link = table_dir(data_dir, table)
+    home = versions_dir(data_dir, table)
+    previous = current_version(data_dir, table)
+    existing = _version_names(data_dir, table)
+    original = None
+    if link.is_dir() and not link.is_symlink():
+        original = f"{_next_stamp(existing)}-{ORIGINAL_SUFFIX}"
+        existing.append(original)
+    elif link.exists() and not link.is_symlink():
+        raise OSError(f"{link} is a file, not a folder: move it away before loading {table}")
+    version = f"{_next_stamp(existing)}-{secrets.token_hex(3)}"
+    os.rename(staging, home / version)
+    fsync_dir(home)
+    if original is not None:
+        os.rename(link, home / original)
+        fsync_dir(home)
+        previous = original
+    try:
+        _point_at(data_dir, table, version)
+    except BaseException:
+        if original is not None and not os.path.lexists(link):  # put the folder back as it was
+            os.rename(home / original, link)
+        raise
+    return version, previous
+
+
+def point_at_previous(data_dir: str | Path, table: str) -> tuple[str, str]:
+    """Point ``DIR/<table>`` at the version before the current one (name order).
+
+    A real folder at ``DIR/<table>`` is first kept as ``<stamp>-original``
+    (it then counts as the current version). Call it under ``table_lock``.
+
+    Returns:
+        (version now current, version that was current).
+
+    Raises:
+        LookupError: there is no current version or no earlier one.
+    """
+    data_dir = Path(data_dir)
+    link = table_dir(data_dir, table)
+    names = _version_names(data_dir, table)
+    current = current_version(data_dir, table)
+    if link.is_dir() and not link.is_symlink():
+        if not names:
+            raise LookupError(f"{table} has no earlier version to roll back to")
+        current = f"{_next_stamp(names)}-{ORIGINAL_SUFFIX}"
+        os.rename(link, versions_dir(data_dir, table) / current)
+        fsync_dir(versions_dir(data_dir, table))
+    elif current is None:
+        raise LookupError(f"{table} is not a versioned table ({link} is not a link into {VERSIONS_DIR})")
+    earlier = [n for n in names if n < current]
+    if not earlier:
+        raise LookupError(f"{table} has no earlier version than {current} to roll back to")
+    _point_at(data_dir, table, earlier[-1])
+    return earlier[-1], current
+
+
+# --- the ingest log ---------------------------------------------------------
+
+
+def log_path(data_dir: str | Path) -> Path:
+    return Path(data_dir) / LOG_NAME
+
+
+def append_ingest_log(data_dir: str | Path, entry: dict) -> None:
+    """Append one JSON line to ``DIR/_ingest_log.jsonl`` (one write, flushed)."""
+    line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    fd = os.open(log_path(data_dir), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_ingest_log(data_dir: str | Path) -> list[dict]:
+    """Every entry of the ingest log, oldest first; [] when there is none.
+
+    A damaged line (e.g. a write cut short) is skipped, not fatal.
+    """
+    path = log_path(data_dir)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
