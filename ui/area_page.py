@@ -31,6 +31,13 @@ AREA_PATHS = {
     "detention": "/detention",
 }
 STATUS_COLOURS = {STATUS_ON: "success", STATUS_NEAR: "warning", STATUS_OFF: "danger"}
+# Keep the camera (analysts export snapshots); drop tools a reader never needs.
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 FILTER_WORDS = {"lpa": "LPA", "local_authority": "local authority"}
 
 
@@ -109,7 +116,7 @@ def layout(area: str, intro: str) -> list:
                         dcc.Loading(
                             dcc.Graph(
                                 id={"type": "area-trend", "area": area, "kpi": kpi_id},
-                                config={"displaylogo": False, "responsive": True},
+                                config=GRAPH_CONFIG,
                                 style={"height": "320px"},
                             ),
                             type="circle",

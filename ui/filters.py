@@ -35,7 +35,7 @@ ID_RESET = "filter-reset"
 ID_MESSAGE = "filter-message"
 ID_SUMMARY = "filter-summary"
 ID_STATE = "filter-state"
-ALL = ""  # the select value meaning "no filter"
+ALL = "__all__"  # the select value meaning "no filter"
 QUERY_KEYS = ("from", "to", "force", "lpa", "local_authority")
 
 
@@ -264,8 +264,8 @@ def update_filters(search, period_from, period_to, force, lpa, local_authority, 
             "from": period_from,
             "to": period_to,
             "force": force,
-            "lpa": lpa,
-            "local_authority": local_authority,
+            "lpa": None if lpa == ALL else lpa,
+            "local_authority": None if local_authority == ALL else local_authority,
         }
         if trigger == ID_FORCE:
             # A new force has its own areas and months: start from its defaults.
