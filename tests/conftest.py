@@ -82,7 +82,9 @@ def browser():
     chromium = shutil.which("chromium")
     chromedriver = shutil.which("chromedriver")
     if not chromium or not chromedriver:
-        pytest.fail("browser tests need Debian's chromium and chromium-driver (scripts/test.sh installs them)")
+        pytest.fail(
+            "browser tests need Debian's chromium and chromium-driver (see scripts/test.sh)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (

@@ -27,7 +27,9 @@ def _wait_rendered(browser, expected_graphs: int, timeout: float = 30) -> None:
     """Wait until the filter bar has resolved and every graph has drawn."""
     wait = WebDriverWait(browser, timeout)
     wait.until(lambda d: d.find_element(By.ID, "filter-summary").text.startswith("Showing"))
-    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= expected_graphs)
+    wait.until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= expected_graphs
+    )
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-dash-is-loading='true']"))
 
 
@@ -48,7 +50,9 @@ def test_page_renders_its_charts_without_console_errors(browser, app_url, path):
     if path == "/":
         rows = browser.find_elements(By.CSS_SELECTOR, ".kpi-matrix tbody tr")
         assert len(rows) > 20, "the overview matrix lists every KPI with a target"
-        assert "no data" not in browser.find_element(By.CSS_SELECTOR, ".kpi-matrix").text.split("THRIVE")[1][:40]
+        assert (
+            "no data" not in browser.find_element(By.CSS_SELECTOR, ".kpi-matrix").text.split("THRIVE")[1][:40]
+        )
     else:
         assert browser.find_elements(By.CSS_SELECTOR, ".kpi-card"), "headline cards are shown"
     assert _severe_console_errors(browser) == []

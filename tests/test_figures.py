@@ -42,7 +42,9 @@ def test_trend_empty_states():
 
 
 def test_breakdown_sorted_by_value():
-    frame = pd.DataFrame({"group": ["East", "West"], "value": [97.0, 91.0], "numerator": [1, 1], "denominator": [9, 12]})
+    frame = pd.DataFrame(
+        {"group": ["East", "West"], "value": [97.0, 91.0], "numerator": [1, 1], "denominator": [9, 12]}
+    )
     fig = figures.breakdown_bar(frame, title="By LPA", unit="pct")
     assert list(fig.data[0].y) == ["West", "East"]
     assert _has_empty_message(figures.breakdown_bar(frame.iloc[0:0], title="t", unit="pct"))

@@ -2,7 +2,14 @@
 
 import pytest
 
-from ui.formatting import format_change, format_minutes, format_target, format_value, month_label, period_label
+from ui.formatting import (
+    format_change,
+    format_minutes,
+    format_target,
+    format_value,
+    month_label,
+    period_label,
+)
 
 
 @pytest.mark.parametrize(
