@@ -11,17 +11,24 @@ from dash.exceptions import PreventUpdate
 import figures
 from queries import DataError
 from queries.kpis import catalog, kpi_table
-from queries.summary import kpi_summary, kpis_with_target
+from queries.summary import (
+    Recommendation,
+    kpi_summary,
+    kpis_with_target,
+    load_recommendations,
+    recommendation_status,
+)
 from ui.area_page import AREA_PATHS, chart_title, status_badge
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState
-from ui.formatting import format_change, format_target, format_value
+from ui.formatting import format_change, format_target, format_value, month_label
 from ui.state import get_store
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
 
 ID_MATRIX = "overview-matrix"
 ID_AUDITS = "overview-audits"
+ID_RECOMMENDATIONS = "overview-recommendations"
 AUDIT_KPIS = ["audit_good", "audit_requires_improvement", "audit_inadequate"]
 
 
@@ -34,6 +41,12 @@ def layout(**_query):
             className="text-body-secondary",
         ),
         dcc.Loading(html.Div(id=ID_MATRIX), type="circle"),
+        html.H2("Recommendations of the 2021 inspection", className="h5 mt-4"),
+        html.P(
+            "Each recommendation's status is the worst status among the KPIs with a target that evidence it.",
+            className="small text-body-secondary",
+        ),
+        html.Div(id=ID_RECOMMENDATIONS),
         html.H2("Case audits", className="h5 mt-4"),
         dbc.Card(
             dbc.CardBody(dcc.Graph(id=ID_AUDITS, config={"displaylogo": False}, style={"height": "340px"}))
@@ -89,8 +102,46 @@ def matrix_table(summary: pd.DataFrame, search: str) -> dbc.Table:
     return dbc.Table([header, *bodies], hover=True, responsive=True, className="align-middle kpi-matrix")
 
 
+def recommendations_table(
+    summary: pd.DataFrame, recommendations: list[Recommendation], search: str
+) -> dbc.Table:
+    """The recommendation tracker (pure: summary rows and recommendations in, table out)."""
+    by_id = summary.set_index("kpi_id")
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Recommendation", scope="col"),
+                html.Th("Area", scope="col"),
+                html.Th("Due", scope="col"),
+                html.Th("Evidence (this period)", scope="col"),
+                html.Th("Status", scope="col"),
+            ]
+        )
+    )
+    rows = []
+    for rec in recommendations:
+        evidence = []
+        for kpi_id in rec.kpis:
+            kpi = catalog().kpis[kpi_id]
+            value = by_id.at[kpi_id, "value"] if kpi_id in by_id.index else None
+            evidence.append(html.Li(f"{kpi.label}: {format_value(value, kpi.unit)}"))
+        rows.append(
+            html.Tr(
+                [
+                    html.Td([html.Strong(rec.id + " "), rec.summary]),
+                    html.Td(dcc.Link(catalog().areas[rec.area], href=AREA_PATHS.get(rec.area, "/") + search)),
+                    html.Td(f"{rec.due.capitalize()} ({month_label(rec.due_month)})"),
+                    html.Td(html.Ul(evidence, className="small mb-0 ps-3")),
+                    html.Td(status_badge(recommendation_status(summary, rec))),
+                ]
+            )
+        )
+    return dbc.Table([header, html.Tbody(rows)], responsive=True, className="align-middle recommendations")
+
+
 @dashboard_callback(
     Output(ID_MATRIX, "children"),
+    Output(ID_RECOMMENDATIONS, "children"),
     Output(ID_AUDITS, "figure"),
     Input(ID_STATE, "data"),
     action="view overview",
@@ -100,11 +151,20 @@ def update_overview(state_data):
         raise PreventUpdate
     state = FilterState.from_dict(state_data)
     store = get_store()
+    recommendations = load_recommendations()
+    matrix_kpis = kpis_with_target(store)
+    wanted = matrix_kpis + [k for r in recommendations for k in r.kpis if k not in matrix_kpis]
     try:
-        summary = kpi_summary(store, state.period, state.filters, kpis_with_target(store))
+        summary = kpi_summary(store, state.period, state.filters, list(dict.fromkeys(wanted)))
         audits = kpi_table(store, state.period, state.filters, monthly=True, kpi_ids=AUDIT_KPIS)
     except DataError as exc:
-        return dbc.Alert(str(exc), color="danger"), figures.empty_figure("Case audits", str(exc))
+        alert = dbc.Alert(str(exc), color="danger")
+        return alert, None, figures.empty_figure("Case audits", str(exc))
     audits = audits.assign(month=pd.to_datetime(audits["window_start"]).dt.strftime("%Y-%m"))
     audit_figure = figures.audit_grades_figure(audits, title=chart_title("Case audit grades", state))
-    return matrix_table(summary, state.to_search()), audit_figure
+    search = state.to_search()
+    return (
+        matrix_table(summary[summary["kpi_id"].isin(matrix_kpis)], search),
+        recommendations_table(summary, recommendations, search),
+        audit_figure,
+    )

@@ -7,10 +7,14 @@ status for the same figure.
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
 import pandas as pd
 
-from data.settings import STATUS_NONE
-from queries import DataStore
+from data.settings import STATUS_NEAR, STATUS_NONE, STATUS_OFF, STATUS_ON
+from queries import DataStore, QueryError
 from queries.kpis import Filters, Period, add_months, catalog, kpi_table
 
 SPARK_MONTHS = 12
@@ -74,3 +78,67 @@ def kpi_summary(store: DataStore, period: Period, filters: Filters, kpi_ids: lis
             }
         )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+RECOMMENDATIONS_PATH = Path(__file__).resolve().parent.parent / "data" / "recommendations.toml"
+STATUS_SEVERITY = [STATUS_OFF, STATUS_NEAR, STATUS_ON]  # worst first
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One inspection recommendation and the KPIs that evidence it."""
+
+    id: str
+    area: str
+    summary: str
+    due: str
+    due_month: str
+    kpis: tuple[str, ...]
+
+
+def load_recommendations(path: str | Path | None = None) -> list[Recommendation]:
+    """The recommendations file (an analyst edits it); every KPI id must be in the catalogue.
+
+    Raises:
+        QueryError: the file names an unknown KPI or area, or lacks a field.
+    """
+    path = Path(path) if path else RECOMMENDATIONS_PATH
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    recommendations = []
+    for entry in raw.get("recommendation", []):
+        try:
+            rec = Recommendation(
+                id=entry["id"],
+                area=entry["area"],
+                summary=entry["summary"],
+                due=entry["due"],
+                due_month=entry["due_month"],
+                kpis=tuple(entry["kpis"]),
+            )
+        except KeyError as exc:
+            raise QueryError(f"{path}: a recommendation lacks {exc.args[0]!r}") from None
+        unknown = [k for k in rec.kpis if k not in catalog().kpis]
+        if unknown or rec.area not in catalog().areas:
+            raise QueryError(f"{path}: {rec.id} names unknown KPIs {unknown} or area {rec.area!r}")
+        recommendations.append(rec)
+    return recommendations
+
+
+def worst_status(statuses) -> str:
+    """The worst of the KPIs' statuses (metrics.md); "No target" if none has one, "No data" if no value."""
+    present = [s for s in statuses if isinstance(s, str)]
+    for status in STATUS_SEVERITY:
+        if status in present:
+            return status
+    return STATUS_NONE if not present or all(s == STATUS_NONE for s in present) else "No data"
+
+
+def recommendation_status(summary: pd.DataFrame, recommendation: Recommendation) -> str:
+    """The recommendation's status from its KPIs' rows in a :func:`kpi_summary` frame."""
+    rows = summary[summary["kpi_id"].isin(recommendation.kpis)]
+    with_target = rows[rows["target"].notna()]
+    if with_target.empty:
+        return STATUS_NONE
+    statuses = [s if isinstance(s, str) else "No data" for s in with_target["status"]]
+    return worst_status(statuses)

@@ -50,6 +50,7 @@ def test_page_renders_its_charts_without_console_errors(browser, app_url, path):
     if path == "/":
         rows = browser.find_elements(By.CSS_SELECTOR, ".kpi-matrix tbody tr")
         assert len(rows) > 20, "the overview matrix lists every KPI with a target"
+        assert len(browser.find_elements(By.CSS_SELECTOR, ".recommendations tbody tr")) == 8
         assert (
             "no data" not in browser.find_element(By.CSS_SELECTOR, ".kpi-matrix").text.split("THRIVE")[1][:40]
         )
