@@ -54,7 +54,7 @@ def navbar() -> dbc.Navbar:
     return dbc.Navbar(
         dbc.Container(
             [
-                dbc.NavbarBrand(PRODUCT_NAME, href="/", className="fw-semibold"),
+                dbc.NavbarBrand("Child protection", href="/", className="fw-semibold"),
                 dbc.Nav(links, navbar=True, className="ms-auto flex-wrap"),
             ],
             fluid=True,

@@ -25,7 +25,7 @@ SMALL_DENOMINATOR = 10
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
         font={"family": FONT, "size": 13, "color": TEXT},
-        title={"font": {"size": 15}, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+        title={"font": {"size": 15}, "x": 0, "xanchor": "left"},
         colorway=OKABE_ITO,
         paper_bgcolor="white",
         plot_bgcolor="white",
@@ -34,6 +34,9 @@ TEMPLATE = go.layout.Template(
         yaxis={"gridcolor": "#e9ecef", "zeroline": False, "linecolor": "#adb5bd"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         hoverlabel={"font": {"family": FONT}},
+        # A vertical mode bar at the right never covers the title.
+        modebar={"orientation": "v", "bgcolor": "rgba(255,255,255,0.8)"},
+        bargap=0.35,
     )
 )
 

@@ -5,12 +5,16 @@ import dash
 from ui import area_page
 
 INTRO = "Children taken into police protection: PPNs, end times, strategy discussions and the template."
+BREAKDOWNS = (
+    ("police_protection_count", "lpa"),
+    ("pp_end_recorded_pct", "lpa"),
+)
 AREA = "decision_making"
 dash.register_page(__name__, path="/decision-making", name="Decision-making", order=4)
 
 
 def layout(**_query):
-    return area_page.layout(AREA, INTRO)
+    return area_page.layout(AREA, INTRO, BREAKDOWNS)
 
 
-area_page.register(AREA)
+area_page.register(AREA, BREAKDOWNS)

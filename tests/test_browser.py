@@ -12,14 +12,16 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 pytestmark = pytest.mark.browser
 
+# Graphs each page draws: the overview's audit chart; an area's trends (one per
+# KPI) plus its breakdowns.
 PAGES = {
     "/": 1,
-    "/initial-contact": 11,
-    "/assessment-and-help": 17,
-    "/investigation": 11,
-    "/decision-making": 5,
-    "/managing-risk": 12,
-    "/detention": 12,
+    "/initial-contact": 11 + 4,
+    "/assessment-and-help": 17 + 4,
+    "/investigation": 11 + 4,
+    "/decision-making": 5 + 2,
+    "/managing-risk": 12 + 4,
+    "/detention": 12 + 4,
 }
 
 

@@ -15,7 +15,7 @@ import figures
 from data.contract import has_column
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
 from queries import DataError
-from queries.kpis import catalog, kpi_table
+from queries.kpis import catalog, kpi_breakdown, kpi_table
 from queries.summary import kpi_summary
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState
@@ -39,6 +39,21 @@ GRAPH_CONFIG = {
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 FILTER_WORDS = {"lpa": "LPA", "local_authority": "local authority"}
+BREAKDOWN_WORDS = {
+    "force": "force",
+    "lpa": "LPA",
+    "local_authority": "local authority",
+    "incident_type": "incident type",
+    "grade": "call grade",
+    "risk_level": "risk level",
+    "source": "referral source",
+    "team": "team",
+    "category": "category",
+    "management": "management",
+    "outcome": "outcome",
+    "custody_suite": "custody suite",
+    "area": "area",
+}
 
 
 def area_kpis(area: str) -> list[str]:
@@ -72,7 +87,10 @@ def chart_title(label: str, state: FilterState) -> str:
         where += f", {state.lpa} LPA"
     if state.local_authority:
         where += f", {state.local_authority}"
-    return f"{label}, {where}, {period_label(state.period_from, state.period_to)}"
+    period = period_label(state.period_from, state.period_to)
+    # What on the first line; where and when on a second, smaller one, so a
+    # long title fits half a laptop screen.
+    return f"{label}<br><span style='font-size:12px;color:#495057'>{where}, {period}</span>"
 
 
 def kpi_card(row: pd.Series) -> dbc.Card:
@@ -106,52 +124,77 @@ def kpi_card(row: pd.Series) -> dbc.Card:
     )
 
 
-def layout(area: str, intro: str) -> list:
-    """Heading, the card row and the trend grid of an area (no data is read here)."""
-    graphs = [
-        dbc.Col(
-            dbc.Card(
-                dbc.CardBody(
-                    [
-                        dcc.Loading(
-                            dcc.Graph(
-                                id={"type": "area-trend", "area": area, "kpi": kpi_id},
-                                config=GRAPH_CONFIG,
-                                style={"height": "320px"},
-                            ),
-                            type="circle",
-                        ),
-                        html.P(
-                            catalog().kpis[kpi_id].definition,
-                            className="small text-body-secondary mb-0",
-                            id={"type": "area-trend-note", "area": area, "kpi": kpi_id},
-                        ),
-                    ]
-                )
-            ),
-            xs=12,
-            xl=6,
-            className="mb-3",
+def _graph_card(graph_id: dict, note: str | None = None) -> dbc.Col:
+    body = [
+        dcc.Loading(
+            dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": "320px"}),
+            type="circle",
         )
+    ]
+    if note:
+        body.append(html.P(note, className="small text-body-secondary mb-0"))
+    return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=6, className="mb-3")
+
+
+def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> list:
+    """Heading, the card row, the breakdowns and the trend grid of an area (no data is read here).
+
+    Args:
+        area: the catalogue's area id.
+        intro: one sentence under the heading.
+        breakdowns: (kpi_id, column) pairs drawn as sorted bars for the period.
+    """
+    breakdown_cards = [
+        _graph_card(
+            {"type": "area-breakdown", "area": area, "index": i},
+            catalog().kpis[kpi_id].definition,
+        )
+        for i, (kpi_id, _column) in enumerate(breakdowns)
+    ]
+    graphs = [
+        _graph_card({"type": "area-trend", "area": area, "kpi": kpi_id}, catalog().kpis[kpi_id].definition)
         for kpi_id in area_kpis(area)
     ]
     return [
         html.H1(catalog().areas[area], className="h3"),
         html.P(intro, className="text-body-secondary"),
         html.Div(id={"type": "area-cards", "area": area}, className="mb-3"),
+        *([html.H2("Where it differs", className="h5"), dbc.Row(breakdown_cards)] if breakdowns else []),
         html.H2("Trends", className="h5"),
         dbc.Row(graphs),
     ]
 
 
-def register(area: str) -> None:
-    """The area's callbacks: cards and trends follow the filter state."""
+def breakdown_figures(state: FilterState, breakdowns: tuple[tuple[str, str], ...]) -> list:
+    """One sorted bar chart per (kpi_id, column) for the selected period."""
+    store = get_store()
+    out = []
+    for kpi_id, column in breakdowns:
+        kpi = catalog().kpis[kpi_id]
+        target = store.settings.targets.get(kpi_id)
+        title = chart_title(f"{kpi.label} by {BREAKDOWN_WORDS.get(column, column)}", state)
+        frame = kpi_breakdown(store, kpi_id, column, state.period, state.filters)
+        out.append(
+            figures.breakdown_bar(
+                frame,
+                title=title,
+                unit=kpi.unit,
+                target=target.target if target else None,
+                group_label=BREAKDOWN_WORDS.get(column, column).capitalize(),
+            )
+        )
+    return out
+
+
+def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
+    """The area's callbacks: cards, breakdowns and trends follow the filter state."""
     kpi_ids = area_kpis(area)
     with_target = [k for k in kpi_ids if k in get_store().settings.targets] or kpi_ids[:4]
 
     @dashboard_callback(
         Output({"type": "area-cards", "area": area}, "children"),
         Output({"type": "area-trend", "area": area, "kpi": ALL}, "figure"),
+        Output({"type": "area-breakdown", "area": area, "index": ALL}, "figure"),
         Input(ID_STATE, "data"),
         action=f"view {area}",
     )
@@ -163,9 +206,14 @@ def register(area: str) -> None:
         try:
             summary = kpi_summary(store, state.period, state.filters, with_target)
             series = kpi_table(store, state.period, state.filters, monthly=True, kpi_ids=kpi_ids)
+            bars = breakdown_figures(state, breakdowns)
         except DataError as exc:
             alert = dbc.Alert(str(exc), color="danger")
-            return alert, [figures.empty_figure("", str(exc)) for _ in kpi_ids]
+            return (
+                alert,
+                [figures.empty_figure("", str(exc)) for _ in kpi_ids],
+                [figures.empty_figure("", str(exc)) for _ in breakdowns],
+            )
         cards = dbc.Row(
             [dbc.Col(kpi_card(row), xs=12, sm=6, lg=3, className="mb-2") for _, row in summary.iterrows()]
         )
@@ -187,6 +235,6 @@ def register(area: str) -> None:
                     value_label=kpi.label,
                 )
             )
-        return cards, out
+        return cards, out, bars
 
     update_area.__name__ = f"update_{area}_area"
