@@ -93,7 +93,17 @@ def chart_title(label: str, state: FilterState) -> str:
     return f"{label}<br><span style='font-size:12px;color:#495057'>{where}, {period}</span>"
 
 
-def kpi_card(row: pd.Series) -> dbc.Card:
+PER_OFFICER_KPIS = ("impact_cases_per_officer", "rso_per_offender_manager")
+
+
+def unavailable_reason(kpi_id: str, state: FilterState) -> str | None:
+    """Why a KPI has no value by definition under this selection (metrics.md), if it does not."""
+    if kpi_id in PER_OFFICER_KPIS and (state.lpa or state.local_authority):
+        return "Not available under an LPA or local-authority filter: staffing is force-wide."
+    return None
+
+
+def kpi_card(row: pd.Series, reason: str | None = None) -> dbc.Card:
     kpi = catalog().kpis[row["kpi_id"]]
     denominator = row["denominator"]
     n_text = f"n = {denominator:,.0f}" if kpi.unit == "pct" and pd.notna(denominator) else ""
@@ -113,7 +123,8 @@ def kpi_card(row: pd.Series) -> dbc.Card:
                     className="mb-1",
                 ),
                 html.P(
-                    f"{format_change(row['value'], row['previous'], kpi.unit)} vs previous period"
+                    reason
+                    or f"{format_change(row['value'], row['previous'], kpi.unit)} vs previous period"
                     + (f" · {n_text}" if n_text else ""),
                     className="small text-body-secondary mb-0",
                 ),
@@ -215,7 +226,16 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
                 [figures.empty_figure("", str(exc)) for _ in breakdowns],
             )
         cards = dbc.Row(
-            [dbc.Col(kpi_card(row), xs=12, sm=6, lg=3, className="mb-2") for _, row in summary.iterrows()]
+            [
+                dbc.Col(
+                    kpi_card(row, unavailable_reason(row["kpi_id"], state)),
+                    xs=12,
+                    sm=6,
+                    lg=3,
+                    className="mb-2",
+                )
+                for _, row in summary.iterrows()
+            ]
         )
         series = series.assign(month=pd.to_datetime(series["window_start"]).dt.strftime("%Y-%m"))
         out = []
