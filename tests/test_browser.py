@@ -114,3 +114,14 @@ def test_back_button_returns_to_the_previous_filters(browser, app_url):
     WebDriverWait(browser, 20).until(
         lambda d: Select(d.find_element(By.ID, "filter-lpa")).first_selected_option.text == "All LPAs"
     )
+
+
+def test_repeat_missing_cohort_table_lists_the_reviews_children(browser, app_url):
+    browser.get(app_url + "/assessment-and-help?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, PAGES["/assessment-and-help"])
+    rows = WebDriverWait(browser, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".repeat-cohort tbody tr")
+    )
+    episodes = [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows[:3]]
+    assert episodes == ["34", "28", "16"]
+    assert _severe_console_errors(browser) == []

@@ -111,3 +111,19 @@ def test_concurrent_callbacks_get_the_same_answers(tmp_path):
         thread.join()
     assert errors == []
     assert {r for r in results} == {("East", 2), ("West", 1), (None, 3)}
+
+
+def test_repeat_missing_cohort_matches_its_kpi(synthetic_dir):
+    store = DataStore(synthetic_dir)
+    march = Period("2022-03", "2022-03")
+    dorset = Filters(force="Dorset")
+    cohort = store.run(
+        "assessment/repeat_missing_cohort", {"period_end": march.period_end, **dorset.as_params()}
+    )
+    values = kpi_values(store, march, dorset)
+    assert len(cohort) == values["repeat_missing_children"]
+    assert cohort["episodes"].max() == values["repeat_missing_max_episodes"] == 34
+    assert list(cohort["episodes"].head(3)) == [34, 28, 16]
+    assert 100 * cohort["is_referred"].sum() / len(cohort) == pytest.approx(
+        values["repeat_missing_referred_pct"]
+    )
