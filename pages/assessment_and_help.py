@@ -4,12 +4,11 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, html
-from dash.exceptions import PreventUpdate
 
 from queries import DataError
 from ui import area_page
 from ui.callbacks import dashboard_callback
-from ui.filters import ID_STATE, FilterState
+from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
 from ui.state import get_store
 
@@ -78,9 +77,7 @@ def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
     action="view repeat-missing cohort records",
 )
 def update_repeat_cohort(state_data):
-    if not state_data:
-        raise PreventUpdate
-    state = FilterState.from_dict(state_data)
+    state = require_state(state_data)
     try:
         cohort = get_store().run(
             "assessment/repeat_missing_cohort",

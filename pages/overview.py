@@ -6,7 +6,6 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, dcc, html
-from dash.exceptions import PreventUpdate
 
 import figures
 from queries import DataError
@@ -20,7 +19,7 @@ from queries.summary import (
 )
 from ui.area_page import AREA_PATHS, chart_title, status_badge
 from ui.callbacks import dashboard_callback
-from ui.filters import ID_STATE, FilterState
+from ui.filters import ID_STATE, require_state
 from ui.formatting import format_change, format_target, format_value, month_label
 from ui.state import get_store
 
@@ -147,9 +146,7 @@ def recommendations_table(
     action="view overview",
 )
 def update_overview(state_data):
-    if not state_data:
-        raise PreventUpdate
-    state = FilterState.from_dict(state_data)
+    state = require_state(state_data)
     store = get_store()
     recommendations = load_recommendations()
     matrix_kpis = kpis_with_target(store)

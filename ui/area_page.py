@@ -9,7 +9,6 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, dcc, html
-from dash.exceptions import PreventUpdate
 
 import figures
 from data.contract import has_column
@@ -18,7 +17,7 @@ from queries import DataError
 from queries.kpis import catalog, kpi_breakdown, kpi_table
 from queries.summary import kpi_summary
 from ui.callbacks import dashboard_callback
-from ui.filters import ID_STATE, FilterState
+from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, period_label
 from ui.state import get_store
 
@@ -210,9 +209,7 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         action=f"view {area}",
     )
     def update_area(state_data):
-        if not state_data:
-            raise PreventUpdate
-        state = FilterState.from_dict(state_data)
+        state = require_state(state_data)
         store = get_store()
         try:
             summary = kpi_summary(store, state.period, state.filters, with_target)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from queries import DataError
 from queries.kpis import Filters, Period, PeriodError, add_months, parse_month
@@ -122,6 +123,13 @@ class FilterState:
         return cls(
             **{k: data.get(k) for k in ("period_from", "period_to", "force", "lpa", "local_authority")}
         )
+
+
+def require_state(state_data: Mapping | None) -> FilterState:
+    """The filter state a page callback reads; no update until the filter bar has resolved one."""
+    if not state_data:
+        raise PreventUpdate
+    return FilterState.from_dict(state_data)
 
 
 def parse_search(search: str | None) -> dict[str, str]:
