@@ -19,6 +19,10 @@ STATUS_ON = "On target"
 STATUS_NEAR = "Near target"
 STATUS_OFF = "Off target"
 STATUS_NONE = "No target"
+DIRECTION_HIGHER = "higher"
+DIRECTION_LOWER = "lower"
+DIRECTION_NEUTRAL = "neutral"
+DIRECTIONS = (DIRECTION_HIGHER, DIRECTION_LOWER, DIRECTION_NEUTRAL)
 
 
 class SettingsError(ValueError):
@@ -66,7 +70,19 @@ class Settings:
     grade2_target_min: float = 20
     language_phrases: tuple[str, ...] = ()
     targets: dict[str, Target] = field(default_factory=dict)
+    stale_after_days: int = 45
+    spc_run_length: int = 7
+    spc_directions: dict[str, str] = field(default_factory=dict)
     source: str = str(DEFAULT_SETTINGS_PATH)
+
+    def direction(self, kpi_id: str) -> str:
+        """'higher', 'lower' or 'neutral': which way is improvement for SPC colouring."""
+        if kpi_id in self.spc_directions:
+            return self.spc_directions[kpi_id]
+        target = self.targets.get(kpi_id)
+        if target is None:
+            return DIRECTION_NEUTRAL
+        return DIRECTION_HIGHER if target.comparison == ">=" else DIRECTION_LOWER
 
     def query_parameters(self) -> dict:
         """The settings as named SQL parameters."""
@@ -146,10 +162,28 @@ def load_settings(path: str | Path | None = None) -> Settings:
     targets = {
         kpi_id: _parse_target(kpi_id, spec, source_path) for kpi_id, spec in raw.get("targets", {}).items()
     }
+    quality = raw.get("quality", {})
+    stale_after_days = quality.get("stale_after_days", 45)
+    if not isinstance(stale_after_days, int) or stale_after_days <= 0:
+        raise SettingsError(f"{source_path}: quality.stale_after_days must be a positive number of days")
+    spc = raw.get("spc", {})
+    run_length = spc.get("run_length", 7)
+    if run_length not in (6, 7):
+        raise SettingsError(f"{source_path}: spc.run_length must be 6 or 7, not {run_length!r}")
+    directions = spc.get("direction", {})
+    for kpi_id, direction in directions.items():
+        if direction not in DIRECTIONS:
+            raise SettingsError(
+                f"{source_path}: spc.direction.{kpi_id} must be one of {', '.join(DIRECTIONS)}, "
+                f"not {direction!r}"
+            )
     return Settings(
         grade1_target_min=grade1,
         grade2_target_min=grade2,
         language_phrases=tuple(p.strip().lower() for p in phrases),
         targets=targets,
+        stale_after_days=stale_after_days,
+        spc_run_length=run_length,
+        spc_directions=dict(directions),
         source=str(source_path),
     )
