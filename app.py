@@ -59,7 +59,7 @@ def navbar() -> dbc.Navbar:
             ],
             fluid=True,
         ),
-        color="primary",
+        color="dark",
         dark=True,
         expand="xl",
     )

@@ -17,6 +17,9 @@ import plotly.graph_objects as go
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 ACCENT = OKABE_ITO[0]
 GREY = "#6c757d"
+# A narrowed month is shaded; a narrowed group's bar takes the palette's vermilion.
+HIGHLIGHT = "#FCE9A8"
+FOCUS_COLOUR = OKABE_ITO[5]
 TEXT = "#212529"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 EMPTY_MESSAGE = "No data for this selection"
@@ -66,6 +69,7 @@ def trend_figure(
     unit: str,
     target: float | None = None,
     value_label: str = "Value",
+    highlight_month: str | None = None,
 ) -> go.Figure:
     """A monthly trend: line with markers, a dashed labelled target, hollow small-n points.
 
@@ -75,6 +79,7 @@ def trend_figure(
         unit: the KPI's unit (pct, count, min, days, ratio).
         target: drawn as a dashed line when given.
         value_label: the hover name of the value.
+        highlight_month: a month (YYYY-MM) the page is narrowed to, shaded.
     """
     if series.empty or not any(_is_number(v) for v in series["value"]):
         return empty_figure(title)
@@ -111,6 +116,16 @@ def trend_figure(
             annotation_text=f"Target {target:g}{'%' if unit == 'pct' else ''}",
             annotation_position="top left",
         )
+    if highlight_month:
+        start = pd.Timestamp(highlight_month + "-01")
+        fig.add_vrect(
+            x0=start - pd.Timedelta(days=14),
+            x1=start + pd.Timedelta(days=14),
+            fillcolor=HIGHLIGHT,
+            opacity=0.6,
+            line_width=0,
+            layer="below",
+        )
     fig.update_yaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
     fig.update_xaxes(title_text=None, dtick="M3", tickformat="%b %Y")
     return fig
@@ -123,11 +138,13 @@ def breakdown_bar(
     unit: str,
     target: float | None = None,
     group_label: str = "Group",
+    highlight_group: str | None = None,
 ) -> go.Figure:
     """A horizontal bar per group, sorted by value, with its n in the hover.
 
     Args:
         breakdown: columns ``group``, ``value``, ``numerator``, ``denominator``.
+        highlight_group: the group the page is narrowed to, drawn in the accent's contrast colour.
     """
     rows = breakdown[[_is_number(v) for v in breakdown["value"]]] if not breakdown.empty else breakdown
     if rows.empty:
@@ -140,7 +157,10 @@ def breakdown_bar(
             x=rows["value"],
             y=rows["group"].astype(str),
             orientation="h",
-            marker_color=ACCENT,
+            marker_color=[
+                FOCUS_COLOUR if highlight_group is not None and str(g) == highlight_group else ACCENT
+                for g in rows["group"]
+            ],
             customdata=hover,
             hovertemplate=f"{group_label} %{{y}}: %{{x:,.1f}}<br>%{{customdata}}<extra></extra>",
         )

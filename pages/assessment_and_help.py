@@ -68,7 +68,16 @@ def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
     table = dbc.Table(
         [header, html.Tbody(rows)], striped=True, size="sm", responsive=True, className="repeat-cohort"
     )
-    return [html.P(caption, className="small text-body-secondary"), html.Div(table, className="table-scroll")]
+    return [
+        html.P(caption, className="small text-body-secondary"),
+        html.Div(
+            table,
+            className="table-scroll",
+            tabIndex="0",
+            role="region",
+            **{"aria-label": "Repeat-missing cohort (scrollable)"},
+        ),
+    ]
 
 
 @dashboard_callback(

@@ -113,6 +113,25 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Focus:
+    """A drill-down inside the filters: one group of a whitelisted breakdown column."""
+
+    column: str
+    value: str
+
+    def as_params(self) -> dict:
+        return {"focus_column": self.column, "focus_value": self.value}
+
+
+NO_FOCUS = {"focus_column": None, "focus_value": None}
+
+
+def can_focus(kpi_id: str, focus: Focus | None) -> bool:
+    """Can this KPI be narrowed to the focus group (its query allows that breakdown)?"""
+    return focus is None or focus.column in catalog().queries[get_kpi(kpi_id).query].breakdowns
+
+
+@dataclass(frozen=True)
 class Kpi:
     """One KPI of the catalogue."""
 
@@ -180,6 +199,7 @@ def kpi_table(
     monthly: bool = False,
     breakdown: str = "none",
     kpi_ids: list[str] | tuple[str, ...] | None = None,
+    focus: Focus | None = None,
 ) -> pd.DataFrame:
     """Run the queries behind ``kpi_ids`` (default: all) and return their long rows.
 
@@ -190,6 +210,9 @@ def kpi_table(
         monthly: one window per month (a series) instead of one for the period.
         breakdown: ``none`` or a column the queries allow (whitelisted per query).
         kpi_ids: the KPIs wanted; each query runs once for all its KPIs.
+        focus: a drill-down group: KPIs whose query can split by its column
+            are read for that group only (the breakdown's row, as group
+            'all'); the others stay whole (see :func:`can_focus`).
 
     Returns:
         Columns ``window_start, group, kpi_id, is_covered, numerator,
@@ -199,6 +222,24 @@ def kpi_table(
         QueryError: an unknown KPI, or a breakdown a KPI's query does not allow.
     """
     wanted = list(kpi_ids) if kpi_ids is not None else list(KPI_IDS)
+    if focus is not None:
+        if breakdown != "none":
+            raise QueryError("a focus and a breakdown cannot be combined")
+        narrowed = [k for k in wanted if can_focus(k, focus)]
+        whole = [k for k in wanted if k not in narrowed]
+        parts = []
+        if narrowed:
+            split = kpi_table(
+                store, period, filters, monthly=monthly, breakdown=focus.column, kpi_ids=narrowed
+            )
+            parts.append(split[split["group"] == focus.value].assign(group="all"))
+        if whole:
+            parts.append(kpi_table(store, period, filters, monthly=monthly, kpi_ids=whole))
+        return (
+            pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
+            if parts
+            else kpi_table(store, period, filters, monthly=monthly, kpi_ids=[])
+        )
     query_names: list[str] = []
     for kpi_id in wanted:
         query = catalog().queries[get_kpi(kpi_id).query]
@@ -249,3 +290,45 @@ def kpi_breakdown(store: DataStore, kpi_id: str, by: str, period: Period, filter
         raise QueryError("a breakdown needs a column")
     table = kpi_table(store, period, filters, breakdown=by, kpi_ids=[kpi_id])
     return table[["group", "value", "numerator", "denominator"]].reset_index(drop=True)
+
+
+# Snapshot KPIs of these tables read the rows open at the period end, not
+# those that started in it; their records do the same.
+OPEN_AT_END_TABLES = ("mash_referrals", "investigations")
+RECORDS_ROW_LIMIT = 5000
+
+
+def kpi_records(
+    store: DataStore,
+    kpi_id: str,
+    period: Period,
+    filters: Filters,
+    *,
+    focus: Focus | None = None,
+    row_limit: int = RECORDS_ROW_LIMIT,
+) -> tuple[pd.DataFrame, int]:
+    """The pseudonymised rows behind a KPI for the period: (first ``row_limit`` rows, total matched).
+
+    Rows are those of the KPI's main table that the KPI reads for this period
+    and filters: events in the period, or for a snapshot KPI the rows open
+    (or on the register) at its end.
+
+    Raises:
+        QueryError: an unknown KPI, or a focus column its query cannot split by.
+    """
+    kpi = get_kpi(kpi_id)
+    query = catalog().queries[kpi.query]
+    if focus is not None and focus.column not in query.breakdowns:
+        raise QueryError(f"{kpi_id} cannot be narrowed by {focus.column!r}")
+    scope = "open_at_end" if kpi.kind == "snapshot" and query.table in OPEN_AT_END_TABLES else "period"
+    params = {
+        "period_start": period.period_start,
+        "period_end": period.period_end,
+        "scope": scope,
+        "row_limit": int(row_limit),
+        **filters.as_params(),
+        **(focus.as_params() if focus else NO_FOCUS),
+    }
+    rows = store.run(f"records/{query.table}", params)
+    total = int(rows["total_rows"].iloc[0]) if not rows.empty else 0
+    return rows.drop(columns="total_rows"), total

@@ -15,7 +15,7 @@ import pandas as pd
 
 from data.settings import STATUS_NEAR, STATUS_NONE, STATUS_OFF, STATUS_ON
 from queries import DataStore, QueryError
-from queries.kpis import Filters, Period, add_months, catalog, kpi_table
+from queries.kpis import Filters, Focus, Period, add_months, catalog, kpi_table
 
 SPARK_MONTHS = 12
 SUMMARY_COLUMNS = [
@@ -39,7 +39,9 @@ def kpis_with_target(store: DataStore) -> list[str]:
     return [k for k in catalog().kpis if k in store.settings.targets]
 
 
-def kpi_summary(store: DataStore, period: Period, filters: Filters, kpi_ids: list[str]) -> pd.DataFrame:
+def kpi_summary(
+    store: DataStore, period: Period, filters: Filters, kpi_ids: list[str], *, focus: Focus | None = None
+) -> pd.DataFrame:
     """One row per KPI: value, numerator, denominator, previous period, target, status, 12-month spark.
 
     Args:
@@ -47,14 +49,15 @@ def kpi_summary(store: DataStore, period: Period, filters: Filters, kpi_ids: lis
         period: the selected months; the spark covers the 12 months ending at ``to``.
         filters: force, lpa, local authority.
         kpi_ids: the KPIs wanted, in display order.
+        focus: a drill-down group (see ``kpi_table``).
     """
     if not kpi_ids:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    current = kpi_table(store, period, filters, kpi_ids=kpi_ids).set_index("kpi_id")
-    previous = kpi_table(store, period.previous(), filters, kpi_ids=kpi_ids).set_index("kpi_id")
+    current = kpi_table(store, period, filters, kpi_ids=kpi_ids, focus=focus).set_index("kpi_id")
+    previous = kpi_table(store, period.previous(), filters, kpi_ids=kpi_ids, focus=focus).set_index("kpi_id")
     end = pd.Timestamp(period.period_end).to_pydatetime()
     spark_period = Period(add_months(end, -SPARK_MONTHS).strftime("%Y-%m"), period.end_month)
-    monthly = kpi_table(store, spark_period, filters, monthly=True, kpi_ids=kpi_ids)
+    monthly = kpi_table(store, spark_period, filters, monthly=True, kpi_ids=kpi_ids, focus=focus)
     sparks = monthly.groupby("kpi_id", sort=False)["value"].apply(list)
     rows = []
     for kpi_id in kpi_ids:

@@ -1,24 +1,41 @@
-"""What every inspection-area page shares: headline cards and a monthly trend per KPI.
+"""What every inspection-area page shares: cards, breakdowns, trends, drill-down and records.
 
 A page module calls :func:`layout` from its ``layout`` function and
-:func:`register` once at import; its own breakdown charts sit beside these.
+:func:`register` once at import; its own charts sit beside these. Every
+chart card carries the same three controls: "About" (the definition),
+"Table" (its numbers, the chart's text alternative) and "Records" (the
+pseudonymised rows behind it). A click on a month or a bar narrows the page
+to it (a page focus, on top of the shared filter bar).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, dcc, html
+from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 import figures
 from data.contract import has_column
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
 from queries import DataError
-from queries.kpis import catalog, kpi_breakdown, kpi_table
+from queries.kpis import (
+    Focus,
+    Period,
+    PeriodError,
+    can_focus,
+    catalog,
+    kpi_breakdown,
+    kpi_records,
+    kpi_table,
+)
 from queries.summary import kpi_summary
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
-from ui.formatting import format_change, format_target, format_value, period_label
+from ui.formatting import format_change, format_target, format_value, month_label, period_label
+from ui.records import records_grid
 from ui.state import get_store
 
 AREA_PATHS = {
@@ -134,15 +151,97 @@ def kpi_card(row: pd.Series, reason: str | None = None) -> dbc.Card:
     )
 
 
-def _graph_card(graph_id: dict, note: str | None = None) -> dbc.Col:
+# --- Chart cards: the graph, its definition, a table of its numbers, its records.
+
+
+def _chart_key(kind: str, ref) -> str:
+    return f"{kind}-{ref}"
+
+
+def definition_text(kpi_id: str) -> list:
+    """A KPI's definition as the catalogue states it: what, how the period is read, source, target."""
+    kpi = catalog().kpis[kpi_id]
+    query = catalog().queries[kpi.query]
+    target = get_store().settings.targets.get(kpi_id)
+    period_rule = (
+        "Events in the period, by their date."
+        if kpi.kind == "event"
+        else "A snapshot at the end of the period's last month."
+    )
+    return [
+        html.P(kpi.definition, className="mb-1"),
+        html.Dl(
+            [
+                html.Dt("Period"),
+                html.Dd(period_rule),
+                html.Dt("Source"),
+                html.Dd(", ".join((query.table, *query.also))),
+                html.Dt("Target"),
+                html.Dd(format_target(target.target, target.comparison, kpi.unit) if target else "None set"),
+                html.Dt("KPI id"),
+                html.Dd(html.Code(kpi.id)),
+            ],
+            className="definition mb-0 small",
+        ),
+    ]
+
+
+def _chart_toolbar(area: str, key: str, kpi_id: str) -> html.Div:
+    button_ids = {"area": area, "chart": key}
+    return html.Div(
+        [
+            dbc.Button(
+                "About",
+                id={"type": "chart-info", **button_ids},
+                color="link",
+                size="sm",
+                className="px-1",
+                title="What this chart counts",
+            ),
+            dbc.Popover(
+                [dbc.PopoverHeader(catalog().kpis[kpi_id].label), dbc.PopoverBody(definition_text(kpi_id))],
+                target={"type": "chart-info", **button_ids},
+                trigger="legacy",
+                placement="bottom",
+            ),
+            dbc.Button(
+                "Table",
+                id={"type": "chart-table-button", **button_ids},
+                color="link",
+                size="sm",
+                className="px-1",
+                title="Show the numbers as a table",
+            ),
+            dbc.Button(
+                "Records",
+                id={"type": "chart-records", **button_ids, "kpi": kpi_id},
+                color="link",
+                size="sm",
+                className="px-1",
+                title="The pseudonymised records behind this chart",
+            ),
+        ],
+        className="chart-toolbar d-flex justify-content-end gap-1",
+        role="group",
+        **{"aria-label": "Chart options"},
+    )
+
+
+def _graph_card(area: str, graph_id: dict, key: str, kpi_id: str) -> dbc.Col:
     body = [
+        _chart_toolbar(area, key, kpi_id),
         dcc.Loading(
             dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": "320px"}),
             type="circle",
-        )
+            delay_show=300,
+        ),
+        dbc.Collapse(
+            html.Div(id={"type": "chart-table", "area": area, "chart": key}),
+            id={"type": "chart-table-collapse", "area": area, "chart": key},
+            is_open=False,
+        ),
+        html.P(catalog().kpis[kpi_id].definition, className="small text-body-secondary mb-0"),
     ]
-    if note:
-        body.append(html.P(note, className="small text-body-secondary mb-0"))
     return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=6, className="mb-3")
 
 
@@ -156,102 +255,371 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
     """
     breakdown_cards = [
         _graph_card(
-            {"type": "area-breakdown", "area": area, "index": i},
-            catalog().kpis[kpi_id].definition,
+            area, {"type": "area-breakdown", "area": area, "index": i}, _chart_key("breakdown", i), kpi_id
         )
         for i, (kpi_id, _column) in enumerate(breakdowns)
     ]
     graphs = [
-        _graph_card({"type": "area-trend", "area": area, "kpi": kpi_id}, catalog().kpis[kpi_id].definition)
+        _graph_card(
+            area, {"type": "area-trend", "area": area, "kpi": kpi_id}, _chart_key("trend", kpi_id), kpi_id
+        )
         for kpi_id in area_kpis(area)
     ]
     return [
+        dcc.Store(id={"type": "area-focus", "area": area}, data=None),
         html.H1(catalog().areas[area], className="h3"),
-        html.P(intro, className="text-body-secondary"),
+        html.P(
+            [intro, " Click a month or a bar to narrow the page to it."],
+            className="text-body-secondary",
+        ),
+        html.Div(focus_banner(area), **{"aria-live": "polite"}),
         html.Div(id={"type": "area-cards", "area": area}, className="mb-3"),
         *([html.H2("Where it differs", className="h5"), dbc.Row(breakdown_cards)] if breakdowns else []),
         html.H2("Trends", className="h5"),
         dbc.Row(graphs),
+        dbc.Modal(
+            [
+                dbc.ModalHeader(dbc.ModalTitle(id={"type": "records-title", "area": area})),
+                dbc.ModalBody(dcc.Loading(html.Div(id={"type": "records-body", "area": area}))),
+            ],
+            id={"type": "records-modal", "area": area},
+            size="xl",
+            scrollable=True,
+            is_open=False,
+        ),
     ]
 
 
-def breakdown_figures(state: FilterState, breakdowns: tuple[tuple[str, str], ...]) -> list:
-    """One sorted bar chart per (kpi_id, column) for the selected period."""
+# --- Drill-down: a page focus (a month, and/or one group of a breakdown column).
+
+
+@dataclass(frozen=True)
+class PageFocus:
+    """What a click narrowed the page to, on top of the filter bar."""
+
+    month: str | None = None
+    column: str | None = None
+    value: str | None = None
+
+    @classmethod
+    def from_data(cls, data) -> PageFocus:
+        return cls(**data) if data else cls()
+
+    @property
+    def group(self) -> Focus | None:
+        return Focus(self.column, self.value) if self.column and self.value is not None else None
+
+    def is_empty(self) -> bool:
+        return self.month is None and self.group is None
+
+    def period(self, state: FilterState) -> Period:
+        return Period(self.month, self.month) if self.month else state.period
+
+    def words(self) -> str:
+        parts = []
+        if self.group:
+            parts.append(f"{BREAKDOWN_WORDS.get(self.column, self.column)} {self.value}")
+        if self.month:
+            parts.append(month_label(self.month))
+        return " · ".join(parts)
+
+
+def click_to_focus(click: dict | None, column: str | None, current: PageFocus) -> PageFocus:
+    """The focus after a click on a trend point (``column`` None) or a breakdown bar."""
+    if not click or not click.get("points"):
+        return current
+    point = click["points"][0]
+    if column is None:
+        month = str(point.get("x", ""))[:7]
+        try:
+            Period(month, month)
+        except PeriodError:
+            return current
+        return PageFocus(month, current.column, current.value)
+    value = point.get("y")
+    if value is None:
+        return current
+    return PageFocus(current.month, column, str(value))
+
+
+def focus_banner(area: str) -> dbc.Alert:
+    """The "Narrowed to ..." strip; hidden until a click narrows the page."""
+    return dbc.Alert(
+        [
+            html.Span(id={"type": "area-focus-text", "area": area}),
+            dbc.Button(
+                "Show all",
+                id={"type": "area-focus-clear", "area": area},
+                color="primary",
+                outline=True,
+                size="sm",
+                className="ms-3",
+            ),
+        ],
+        id={"type": "area-focus-banner", "area": area},
+        is_open=False,
+        color="info",
+        className="d-flex align-items-center py-2",
+    )
+
+
+# --- Tables of a chart's numbers (the text alternative of every chart).
+
+
+def numbers_table(frame: pd.DataFrame, *, first: str, first_label: str, unit: str) -> dbc.Table | html.P:
+    """A chart's numbers: one row per month or group, with value, numerator and denominator."""
+    if frame.empty:
+        return html.P(figures.EMPTY_MESSAGE, className="small mb-0")
+    has_numerator = frame["numerator"].notna().any() and unit in ("pct", "ratio")
+    has_denominator = frame["denominator"].notna().any()
+    header = [html.Th(first_label, scope="col"), html.Th("Value", scope="col", className="text-end")]
+    if has_numerator:
+        header.append(html.Th("Numerator", scope="col", className="text-end"))
+    if has_denominator:
+        header.append(html.Th("Denominator (n)", scope="col", className="text-end"))
+    rows = []
+    for row in frame.itertuples():
+        label = getattr(row, first)
+        cells = [
+            html.Th(
+                month_label(label) if first == "month" else str(label), scope="row", className="fw-normal"
+            ),
+            html.Td(format_value(row.value, unit), className="text-end"),
+        ]
+        if has_numerator:
+            cells.append(html.Td(format_value(row.numerator, "count"), className="text-end"))
+        if has_denominator:
+            cells.append(html.Td(format_value(row.denominator, "count"), className="text-end"))
+        rows.append(html.Tr(cells))
+    return dbc.Table(
+        [html.Thead(html.Tr(header)), html.Tbody(rows)],
+        size="sm",
+        striped=True,
+        className="numbers-table mb-2",
+    )
+
+
+# --- Callbacks.
+
+
+def _focus_note(kpi_id: str, focus: PageFocus) -> str | None:
+    if focus.group and not can_focus(kpi_id, focus.group):
+        return f"Not split by {BREAKDOWN_WORDS.get(focus.column, focus.column)}: shows the whole selection."
+    return None
+
+
+def _cards(summary: pd.DataFrame, state: FilterState, focus: PageFocus) -> dbc.Row:
+    return dbc.Row(
+        [
+            dbc.Col(
+                kpi_card(row, unavailable_reason(row["kpi_id"], state) or _focus_note(row["kpi_id"], focus)),
+                xs=12,
+                sm=6,
+                lg=3,
+                className="mb-2",
+            )
+            for _, row in summary.iterrows()
+        ]
+    )
+
+
+def _trend_outputs(series: pd.DataFrame, kpi_ids: list[str], state: FilterState, focus: PageFocus):
     store = get_store()
-    out = []
+    trend_figures, tables = [], []
+    for kpi_id in kpi_ids:
+        kpi = catalog().kpis[kpi_id]
+        target = store.settings.targets.get(kpi_id)
+        rows = series[series["kpi_id"] == kpi_id]
+        notes = unapplied_filters(kpi_id, state)
+        if focus.group and can_focus(kpi_id, focus.group):
+            notes.insert(0, f"{BREAKDOWN_WORDS.get(focus.column, focus.column)} {focus.value} only")
+        elif focus.group:
+            notes.insert(0, _focus_note(kpi_id, focus))
+        title = chart_title(kpi.label, state)
+        if notes:
+            title += "<br><span style='font-size:11px'>" + "; ".join(notes) + "</span>"
+        trend_figures.append(
+            figures.trend_figure(
+                rows,
+                title=title,
+                unit=kpi.unit,
+                target=target.target if target else None,
+                value_label=kpi.label,
+                highlight_month=focus.month,
+            )
+        )
+        tables.append(numbers_table(rows, first="month", first_label="Month", unit=kpi.unit))
+    return trend_figures, tables
+
+
+def _breakdown_outputs(breakdowns, state: FilterState, focus: PageFocus):
+    """One sorted bar per (kpi_id, column) for the period (or the focus month)."""
+    store = get_store()
+    period = focus.period(state)
+    shown_state = FilterState(
+        period.start_month, period.end_month, state.force, state.lpa, state.local_authority
+    )
+    bar_figures, tables = [], []
     for kpi_id, column in breakdowns:
         kpi = catalog().kpis[kpi_id]
         target = store.settings.targets.get(kpi_id)
-        title = chart_title(f"{kpi.label} by {BREAKDOWN_WORDS.get(column, column)}", state)
-        frame = kpi_breakdown(store, kpi_id, column, state.period, state.filters)
-        out.append(
+        words = BREAKDOWN_WORDS.get(column, column)
+        title = chart_title(f"{kpi.label} by {words}", shown_state)
+        frame = kpi_breakdown(store, kpi_id, column, period, state.filters)
+        highlight = None
+        if focus.group and focus.column == column:
+            highlight = focus.value
+        elif focus.group:
+            title += (
+                f"<br><span style='font-size:11px'>Not narrowed to {BREAKDOWN_WORDS.get(focus.column)} "
+                f"{focus.value}</span>"
+            )
+        bar_figures.append(
             figures.breakdown_bar(
                 frame,
                 title=title,
                 unit=kpi.unit,
                 target=target.target if target else None,
-                group_label=BREAKDOWN_WORDS.get(column, column).capitalize(),
+                group_label=words.capitalize(),
+                highlight_group=highlight,
             )
         )
-    return out
+        tables.append(numbers_table(frame, first="group", first_label=words.capitalize(), unit=kpi.unit))
+    return bar_figures, tables
 
 
 def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
-    """The area's callbacks: cards, breakdowns and trends follow the filter state."""
+    """The area's callbacks: cards, breakdowns and trends follow the filter state and the focus."""
     kpi_ids = area_kpis(area)
     with_target = [k for k in kpi_ids if k in get_store().settings.targets] or kpi_ids[:4]
+    focus_id = {"type": "area-focus", "area": area}
 
     @dashboard_callback(
         Output({"type": "area-cards", "area": area}, "children"),
         Output({"type": "area-trend", "area": area, "kpi": ALL}, "figure"),
         Output({"type": "area-breakdown", "area": area, "index": ALL}, "figure"),
+        Output({"type": "chart-table", "area": area, "chart": ALL}, "children"),
+        Output({"type": "area-focus-text", "area": area}, "children"),
+        Output({"type": "area-focus-banner", "area": area}, "is_open"),
         Input(ID_STATE, "data"),
+        Input(focus_id, "data"),
         action=f"view {area}",
     )
-    def update_area(state_data):
+    def update_area(state_data, focus_data):
         state = require_state(state_data)
+        focus = PageFocus.from_data(focus_data)
         store = get_store()
         try:
-            summary = kpi_summary(store, state.period, state.filters, with_target)
-            series = kpi_table(store, state.period, state.filters, monthly=True, kpi_ids=kpi_ids)
-            bars = breakdown_figures(state, breakdowns)
+            summary = kpi_summary(store, focus.period(state), state.filters, with_target, focus=focus.group)
+            series = kpi_table(
+                store, state.period, state.filters, monthly=True, kpi_ids=kpi_ids, focus=focus.group
+            )
+            bars, bar_tables = _breakdown_outputs(breakdowns, state, focus)
         except DataError as exc:
-            alert = dbc.Alert(str(exc), color="danger")
+            message = str(exc)
             return (
-                alert,
-                [figures.empty_figure("", str(exc)) for _ in kpi_ids],
-                [figures.empty_figure("", str(exc)) for _ in breakdowns],
+                dbc.Alert(message, color="danger"),
+                [figures.empty_figure("", message) for _ in kpi_ids],
+                [figures.empty_figure("", message) for _ in breakdowns],
+                [html.P(message) for _ in range(len(kpi_ids) + len(breakdowns))],
+                None,
+                False,
             )
-        cards = dbc.Row(
-            [
-                dbc.Col(
-                    kpi_card(row, unavailable_reason(row["kpi_id"], state)),
-                    xs=12,
-                    sm=6,
-                    lg=3,
-                    className="mb-2",
-                )
-                for _, row in summary.iterrows()
-            ]
-        )
         series = series.assign(month=pd.to_datetime(series["window_start"]).dt.strftime("%Y-%m"))
-        out = []
-        for kpi_id in kpi_ids:
-            kpi = catalog().kpis[kpi_id]
-            target = store.settings.targets.get(kpi_id)
-            title = chart_title(kpi.label, state)
-            notes = unapplied_filters(kpi_id, state)
-            if notes:
-                title += "<br><span style='font-size:11px'>" + "; ".join(notes) + "</span>"
-            out.append(
-                figures.trend_figure(
-                    series[series["kpi_id"] == kpi_id],
-                    title=title,
-                    unit=kpi.unit,
-                    target=target.target if target else None,
-                    value_label=kpi.label,
-                )
-            )
-        return cards, out, bars
+        trends, trend_tables = _trend_outputs(series, kpi_ids, state, focus)
+        # ALL outputs follow the layout's order: breakdown cards come first.
+        return (
+            _cards(summary, state, focus),
+            trends,
+            bars,
+            bar_tables + trend_tables,
+            ["Narrowed to ", html.Strong(focus.words()), "."],
+            not focus.is_empty(),
+        )
 
     update_area.__name__ = f"update_{area}_area"
+
+    @dashboard_callback(
+        Output(focus_id, "data"),
+        Input({"type": "area-trend", "area": area, "kpi": ALL}, "clickData"),
+        Input({"type": "area-breakdown", "area": area, "index": ALL}, "clickData"),
+        Input({"type": "area-focus-clear", "area": area}, "n_clicks"),
+        Input(ID_STATE, "data"),
+        State(focus_id, "data"),
+        action=f"drill down {area}",
+        prevent_initial_call=True,
+    )
+    def narrow(_trend_clicks, _bar_clicks, _clear, _state, focus_data):
+        trigger = ctx.triggered_id
+        if trigger == ID_STATE or (isinstance(trigger, dict) and trigger.get("type") == "area-focus-clear"):
+            # A new filter selection starts unfocused: a group may not exist in it.
+            return None if focus_data else no_update
+        current = PageFocus.from_data(focus_data)
+        click = ctx.triggered[0]["value"] if ctx.triggered else None
+        if isinstance(trigger, dict) and trigger.get("type") == "area-trend":
+            return asdict(click_to_focus(click, None, current))
+        if isinstance(trigger, dict) and trigger.get("type") == "area-breakdown":
+            return asdict(click_to_focus(click, breakdowns[trigger["index"]][1], current))
+        return no_update
+
+    narrow.__name__ = f"narrow_{area}"
+
+    @dashboard_callback(
+        Output({"type": "chart-table-collapse", "area": area, "chart": MATCH}, "is_open"),
+        Input({"type": "chart-table-button", "area": area, "chart": MATCH}, "n_clicks"),
+        State({"type": "chart-table-collapse", "area": area, "chart": MATCH}, "is_open"),
+        action=f"show chart table {area}",
+        prevent_initial_call=True,
+    )
+    def toggle_table(n_clicks, is_open):
+        return not is_open if n_clicks else is_open
+
+    toggle_table.__name__ = f"toggle_{area}_table"
+
+    @dashboard_callback(
+        Output({"type": "records-modal", "area": area}, "is_open"),
+        Output({"type": "records-title", "area": area}, "children"),
+        Output({"type": "records-body", "area": area}, "children"),
+        Input({"type": "chart-records", "area": area, "chart": ALL, "kpi": ALL}, "n_clicks"),
+        State(ID_STATE, "data"),
+        State(focus_id, "data"),
+        action=f"view records {area}",
+        prevent_initial_call=True,
+    )
+    def show_records(clicks, state_data, focus_data):
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(clicks):
+            raise PreventUpdate
+        state = require_state(state_data)
+        focus = PageFocus.from_data(focus_data)
+        kpi_id = trigger["kpi"]
+        return True, *records_view(kpi_id, state, focus)
+
+    show_records.__name__ = f"show_{area}_records"
+
+
+def records_view(kpi_id: str, state: FilterState, focus: PageFocus) -> tuple[str, object]:
+    """(modal title, body) for the records behind a KPI under the filters and focus."""
+    kpi = catalog().kpis[kpi_id]
+    period = focus.period(state)
+    group = focus.group if focus.group and can_focus(kpi_id, focus.group) else None
+    where = ", ".join(
+        part
+        for part in (
+            state.force,
+            f"{state.lpa} LPA" if state.lpa else None,
+            state.local_authority,
+            f"{BREAKDOWN_WORDS.get(group.column)} {group.value}" if group else None,
+            period_label(period.start_month, period.end_month),
+        )
+        if part
+    )
+    scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
+    try:
+        rows, total = kpi_records(get_store(), kpi_id, period, state.filters, focus=group)
+    except DataError as exc:
+        return f"Records: {kpi.label}", dbc.Alert(str(exc), color="danger")
+    what = f"{kpi.label} — {catalog().queries[kpi.query].table} {scope}, {where}"
+    return f"Records behind {kpi.label}", records_grid(
+        rows, {"type": "records-grid", "kpi": kpi_id}, what=what, total=total
+    )

@@ -207,7 +207,7 @@ def layout() -> html.Div:
             _labelled("LPA", dbc.Select(id=ID_LPA, options=[]), {"xs": 6, "md": 2}),
             _labelled("Local authority", dbc.Select(id=ID_LOCAL_AUTHORITY, options=[]), {"xs": 6, "md": 2}),
             dbc.Col(
-                dbc.Button("Reset filters", id=ID_RESET, color="secondary", outline=True, size="sm"),
+                dbc.Button("Reset filters", id=ID_RESET, color="dark", outline=True, size="sm"),
                 xs=12,
                 md=2,
                 className="d-flex align-items-end",

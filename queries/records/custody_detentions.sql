@@ -1,0 +1,25 @@
+-- Records behind the detention charts: children arriving in custody in the
+-- period, with the derived delays (null unless usable). No local_authority.
+-- Parameters: $period_start, $period_end, $force, $lpa, $focus_column,
+-- $focus_value, $row_limit.
+select detention_id, child_id, force, lpa, custody_suite, age, arrived_at, aa_requested_at,
+    aa_arrived_at,
+    case when usable_interval(aa_requested_at, aa_arrived_at)
+        then minutes_between(aa_requested_at, aa_arrived_at) end as aa_delay_min,
+    rights_given_at,
+    case when usable_interval(arrived_at, rights_given_at)
+        then minutes_between(arrived_at, rights_given_at) end as rights_delay_min,
+    interview_at, released_at, charged, bail_denied, held_overnight,
+    alt_accommodation_requested, alt_accommodation_provided, ppn_submitted,
+    count(*) over () as total_rows
+from custody_detentions
+where arrived_at >= $period_start and arrived_at < $period_end
+  and ($force is null or force = $force)
+  and ($lpa is null or lpa = $lpa)
+  and ($focus_value is null or case $focus_column
+        when 'custody_suite' then custody_suite
+        when 'lpa' then lpa
+        when 'force' then force
+      end = $focus_value)
+order by arrived_at desc, detention_id
+limit $row_limit

@@ -1,0 +1,42 @@
+-- Records behind the investigation charts. $scope 'period': investigations
+-- opened in the period; 'open_at_end': open at the period end, with the last
+-- review before it (drift: none in the 28 days before the end).
+-- investigations has no local_authority: that filter is not applied.
+-- Parameters: $period_start, $period_end, $scope, $force, $lpa,
+-- $focus_column, $focus_value, $row_limit.
+with chosen as (
+    select * from investigations
+    where (case when $scope = 'open_at_end'
+                then opened_at < $period_end and (closed_at is null or closed_at >= $period_end)
+                else opened_at >= $period_start and opened_at < $period_end end)
+      and ($force is null or force = $force)
+      and ($lpa is null or lpa = $lpa)
+      and ($focus_value is null or case $focus_column
+            when 'team' then team
+            when 'category' then category
+            when 'risk_level' then risk_level
+            when 'lpa' then lpa
+            when 'force' then force
+          end = $focus_value)
+),
+last_review as (
+    select r.crime_id, max(r.reviewed_at) as last_reviewed_at
+    from investigation_reviews r
+    join chosen c on c.crime_id = r.crime_id
+    where r.reviewed_at < $period_end
+    group by all
+)
+select c.crime_id, c.victim_child_id, c.force, c.lpa, c.team, c.category, c.risk_level,
+    c.opened_at, c.closed_at, c.plan_recorded, c.video_interview_at,
+    case when usable_interval(c.opened_at, c.video_interview_at)
+        then days_between(c.opened_at, c.video_interview_at) end as video_interview_delay_days,
+    c.kirat_completed, c.csc_informed_at, l.last_reviewed_at,
+    case when $scope = 'open_at_end' then
+        c.opened_at <= $period_end::timestamp - interval 28 day
+        and (l.last_reviewed_at is null or l.last_reviewed_at < $period_end::timestamp - interval 28 day)
+    end as drifting_at_end,
+    count(*) over () as total_rows
+from chosen c
+left join last_review l on l.crime_id = c.crime_id
+order by c.opened_at desc, c.crime_id
+limit $row_limit

@@ -1,0 +1,28 @@
+-- Records behind the MASH charts. $scope 'period': referrals received in the
+-- period; 'open_at_end': referrals open at the period end (received before it,
+-- not completed by it), as mash_open_at_end counts them.
+-- Parameters: $period_start, $period_end, $scope, $force, $lpa,
+-- $local_authority, $focus_column, $focus_value, $row_limit.
+select referral_id, force, lpa, local_authority, received_at, risk_level, source, completed_at,
+    case when $scope = 'open_at_end' then days_between(received_at, $period_end::timestamp) end
+        as days_open_at_end,
+    strategy_required, strategy_held_at, minutes_received_at,
+    case when usable_interval(strategy_held_at, minutes_received_at)
+        then days_between(strategy_held_at, minutes_received_at) end as minutes_delay_days,
+    count(*) over () as total_rows
+from mash_referrals
+where (case when $scope = 'open_at_end'
+            then received_at < $period_end and (completed_at is null or completed_at >= $period_end)
+            else received_at >= $period_start and received_at < $period_end end)
+  and ($force is null or force = $force)
+  and ($lpa is null or lpa = $lpa)
+  and ($local_authority is null or local_authority = $local_authority)
+  and ($focus_value is null or case $focus_column
+        when 'risk_level' then risk_level
+        when 'source' then source
+        when 'lpa' then lpa
+        when 'local_authority' then local_authority
+        when 'force' then force
+      end = $focus_value)
+order by received_at desc, referral_id
+limit $row_limit

@@ -1,0 +1,19 @@
+-- Records behind the police-protection charts: powers invoked in the period.
+-- police_protection has no local_authority: that filter is not applied.
+-- Parameters: $period_start, $period_end, $force, $lpa, $focus_column,
+-- $focus_value, $row_limit.
+select pp_id, child_id, force, lpa, invoked_at, ended_at, ppn_submitted, strategy_discussion_at,
+    case when usable_interval(invoked_at, strategy_discussion_at)
+        then minutes_between(invoked_at, strategy_discussion_at) / 60.0 end as hours_to_strategy,
+    template_used,
+    count(*) over () as total_rows
+from police_protection
+where invoked_at >= $period_start and invoked_at < $period_end
+  and ($force is null or force = $force)
+  and ($lpa is null or lpa = $lpa)
+  and ($focus_value is null or case $focus_column
+        when 'lpa' then lpa
+        when 'force' then force
+      end = $focus_value)
+order by invoked_at desc, pp_id
+limit $row_limit
