@@ -303,3 +303,10 @@ def test_keyboard_only_skip_link_nav_filters_and_focus_rings(browser, app_url):
     chosen = change_select_with_keyboard(browser, "filter-lpa")
     WebDriverWait(browser, 20).until(lambda d: _query(d).get("lpa") == chosen)
     assert _query(browser)["from"] == "2021-04", "changing the LPA keeps the period in the URL"
+
+
+def test_keyboard_opens_a_charts_table_view(browser, app_url):
+    browser.get(app_url + "/detention" + QUERY)
+    _wait_rendered(browser, PAGES["/detention"])
+    table = open_chart_table_with_keyboard(browser, "[id*='chart-table-button']", ".numbers-table")
+    assert "Custody suite" in table.text, "the first chart's table names its groups"

@@ -6,6 +6,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -124,4 +125,57 @@ def test_repeat_missing_cohort_table_lists_the_reviews_children(browser, app_url
     )
     episodes = [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows[:3]]
     assert episodes == ["34", "28", "16"]
+    assert _severe_console_errors(browser) == []
+
+
+def _click(browser, element) -> None:
+    # Charts sit below the fold; scroll first, then click as a user would.
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    time.sleep(0.5)
+    # Plotly reads a click from its hover state: hover first, then click.
+    ActionChains(browser).move_to_element(element).pause(0.5).click().perform()
+
+
+def test_a_drill_down_click_narrows_the_page(browser, app_url):
+    browser.get(app_url + "/detention?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, PAGES["/detention"])
+    card = browser.find_element(By.CSS_SELECTOR, ".kpi-card")
+    before = card.text
+    # The first breakdown: AA delay by custody suite; click its first bar.
+    bar = browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .bars .point path")[0]
+    _click(browser, bar)
+    banner = WebDriverWait(browser, 20).until(
+        lambda d: next((a for a in d.find_elements(By.CSS_SELECTOR, ".alert-info") if a.is_displayed()), None)
+    )
+    assert "custody suite" in banner.text
+    WebDriverWait(browser, 20).until(
+        lambda d: (
+            "custody suite" in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .gtitle")[4].text
+            or any("only" in t.text for t in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .gtitle"))
+        )
+    )
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".kpi-card").text != before)
+    # Then a month on the first trend: the banner names it too.
+    WebDriverWait(browser, 20).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-dash-is-loading='true']")
+    )
+    time.sleep(1)  # let Plotly finish redrawing the narrowed trends
+    point = browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .scatterlayer .point")[3]
+    _click(browser, point)
+    WebDriverWait(browser, 20).until(lambda d: "2021" in d.find_element(By.CSS_SELECTOR, ".alert-info").text)
+    # The records behind a chart follow the narrowed view.
+    records = next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Records")
+    browser.execute_script("arguments[0].click()", records)
+    caption = WebDriverWait(browser, 20).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, ".modal-body p"))
+    )
+    assert "custody suite" in caption.text and "2021" in caption.text
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".modal .ag-row"))
+    browser.execute_script("arguments[0].click()", browser.find_element(By.CSS_SELECTOR, ".modal .btn-close"))
+    # "Show all" clears the narrowing.
+    time.sleep(0.5)  # the modal fades out
+    browser.execute_script("document.querySelector(\"[id*='area-focus-clear']\").click()")
+    WebDriverWait(browser, 20).until(
+        lambda d: not any(a.is_displayed() for a in d.find_elements(By.CSS_SELECTOR, ".alert-info"))
+    )
     assert _severe_console_errors(browser) == []

@@ -4,7 +4,7 @@
 -- $focus_value, $row_limit.
 select pp_id, child_id, force, lpa, invoked_at, ended_at, ppn_submitted, strategy_discussion_at,
     case when usable_interval(invoked_at, strategy_discussion_at)
-        then minutes_between(invoked_at, strategy_discussion_at) / 60.0 end as hours_to_strategy,
+        then minutes_between(invoked_at, strategy_discussion_at) / 60.0 end as strategy_delay_hours,
     template_used,
     count(*) over () as total_rows
 from police_protection
