@@ -1,6 +1,6 @@
 """The dashboard: theme, navbar, the shared filter bar, the page container and the server.
 
-    python app.py [--host H] [--port P] [--data DIR] [--settings FILE]   # a user
+    python app.py [--host H] [--port P] [--data DIR] [--settings FILE] [--events FILE]   # a user
     gunicorn app:server                                                 # a deployment
 
 With no ``--data`` (and no $CPD_DATA_DIR) it runs on the synthetic extracts in
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8050)
     parser.add_argument("--data", help=f"data folder (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
     parser.add_argument("--settings", help="settings TOML overriding data/settings.toml")
+    parser.add_argument("--events", help="events TOML (step changes, annotations) replacing data/events.toml")
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
     data_dir = Path(args.data) if args.data else default_data_dir()
@@ -109,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     if not data_dir.is_dir():
         print(f"error: data folder {data_dir} does not exist", file=sys.stderr)
         return 2
-    state.configure(data_dir, args.settings)
+    try:
+        state.configure(data_dir, args.settings, args.events)
+    except ValueError as exc:  # SettingsError, EventsError: the message names the file and the key
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0

@@ -62,6 +62,45 @@ def _is_number(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+# Making Data Count colours, mapped onto Okabe–Ito: common cause grey,
+# improvement blue, concern orange, neither purple. Names go in the legend and
+# hover, so colour is never the only cue.
+NEITHER_PURPLE = "#6f3f8f"
+VARIATION_STYLE = {
+    "improvement": ("Special cause: improvement", OKABE_ITO[0], "circle"),
+    "concern": ("Special cause: concern", OKABE_ITO[1], "diamond"),
+    "neither": ("Special cause: neither", NEITHER_PURPLE, "square"),
+}
+LINE = "#495057"
+LIMIT = "#6c757d"
+RULE_WORDS = {
+    "outside_upper": "above the upper process limit",
+    "outside_lower": "below the lower process limit",
+    "two_of_three_upper": "2 of 3 points near the upper limit",
+    "two_of_three_lower": "2 of 3 points near the lower limit",
+    "run_above": "a run above the mean",
+    "run_below": "a run below the mean",
+    "trend_up": "a rising trend",
+    "trend_down": "a falling trend",
+}
+
+
+def _rules_hit(row) -> str:
+    return ", ".join(words for rule, words in RULE_WORDS.items() if bool(row.get(rule, False)))
+
+
+def _clip(value, unit: str):
+    if not _is_number(value):
+        return None
+    if unit == "pct":
+        return min(max(float(value), 0.0), 100.0)
+    return max(float(value), 0.0)
+
+
+def _month_start(month: str) -> pd.Timestamp:
+    return pd.Timestamp(month + "-01")
+
+
 def trend_figure(
     series: pd.DataFrame,
     *,
@@ -70,8 +109,11 @@ def trend_figure(
     target: float | None = None,
     value_label: str = "Value",
     highlight_month: str | None = None,
+    spc: pd.DataFrame | None = None,
+    annotations: Sequence[tuple[str, str]] = (),
+    step_changes: Sequence[tuple[str, str]] = (),
 ) -> go.Figure:
-    """A monthly trend: line with markers, a dashed labelled target, hollow small-n points.
+    """A monthly trend as an XmR chart: mean, process limits, special causes, target and events.
 
     Args:
         series: columns ``month`` (YYYY-MM), ``value``, ``numerator``, ``denominator``.
@@ -80,6 +122,11 @@ def trend_figure(
         target: drawn as a dashed line when given.
         value_label: the hover name of the value.
         highlight_month: a month (YYYY-MM) the page is narrowed to, shaded.
+        spc: the SPC engine's frame for the same months (month, mean, upper,
+            lower, is_trial, segment, special, variation and the rule flags);
+            limits are clipped to what the unit allows (0–100%, not below 0).
+        annotations: (month, label) events drawn as dotted lines.
+        step_changes: (month, reason) where limits were recalculated.
     """
     if series.empty or not any(_is_number(v) for v in series["value"]):
         return empty_figure(title)
@@ -88,27 +135,34 @@ def trend_figure(
     denominators = list(series["denominator"])
     small = [unit == "pct" and _is_number(d) and d < SMALL_DENOMINATOR for d in denominators]
     hover = [
-        (f"n = {d:,.0f}" + (" (small: read with care)" if s else "")) if _is_number(d) else ""
+        (f"n = {d:,.0f}" + (" (under 10: read with care)" if s else "")) if _is_number(d) else ""
         for d, s in zip(denominators, small, strict=True)
     ]
     fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    spc_rows = None
+    if spc is not None and not spc.empty:
+        spc_rows = spc.set_index("month").reindex(list(series["month"]))
+        _add_limits(fig, months, spc_rows, unit)
     fig.add_trace(
         go.Scatter(
             x=months,
             y=values,
             mode="lines+markers",
             name=value_label,
-            line={"color": ACCENT, "width": 2},
+            line={"color": LINE if spc_rows is not None else ACCENT, "width": 2},
             marker={
-                "size": 8,
-                "color": ["white" if s else ACCENT for s in small],
-                "line": {"color": ACCENT, "width": 2},
+                "size": 7,
+                "color": ["white" if s else (LINE if spc_rows is not None else ACCENT) for s in small],
+                "line": {"color": LINE if spc_rows is not None else ACCENT, "width": 2},
             },
             customdata=hover,
             hovertemplate="%{x|%b %Y}: %{y:,.1f}<br>%{customdata}<extra></extra>",
             connectgaps=False,
+            showlegend=False,
         )
     )
+    if spc_rows is not None:
+        _add_special_causes(fig, months, values, spc_rows, small)
     if target is not None:
         fig.add_hline(
             y=target,
@@ -116,8 +170,15 @@ def trend_figure(
             annotation_text=f"Target {target:g}{'%' if unit == 'pct' else ''}",
             annotation_position="top left",
         )
+    first, last = series["month"].min(), series["month"].max()
+    events = [(month, label, "dot", label) for month, label in annotations]
+    events += [(month, "Limits recalculated", "solid", reason) for month, reason in step_changes]
+    shown_events = sorted(e for e in events if first <= e[0] <= last)
+    for level, (month, label, dash, hover) in enumerate(shown_events):
+        # Labels step up from the foot of the plot, so neighbours never overlap.
+        _add_event(fig, month, label, dash=dash, hover=hover, level=level % 4)
     if highlight_month:
-        start = pd.Timestamp(highlight_month + "-01")
+        start = _month_start(highlight_month)
         fig.add_vrect(
             x0=start - pd.Timedelta(days=14),
             x1=start + pd.Timedelta(days=14),
@@ -128,7 +189,86 @@ def trend_figure(
         )
     fig.update_yaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
     fig.update_xaxes(title_text=None, dtick="M3", tickformat="%b %Y")
+    fig.update_layout(legend={"font": {"size": 11}, "y": -0.12, "yanchor": "top"}, margin={"b": 64})
     return fig
+
+
+def _add_limits(fig: go.Figure, months, spc_rows: pd.DataFrame, unit: str) -> None:
+    """Mean and process limits as steps that break at a step change and at months with no limits."""
+    segments = spc_rows["segment"].astype(object).where(spc_rows["segment"].notna(), None)
+    trial = bool(spc_rows["is_trial"].fillna(False).astype(bool).any())
+    limit_name = "Process limits (trial)" if trial else "Process limits"
+    shown = {"mean": False, "limit": False}
+    for segment in dict.fromkeys(s for s in segments if s is not None):
+        in_segment = [s == segment for s in segments]
+        x = [m for m, keep in zip(months, in_segment, strict=True) if keep]
+        rows = spc_rows[in_segment]
+        for column, name, dash, key in (
+            ("mean", "Mean", "solid", "mean"),
+            ("upper", limit_name, "dot" if trial else "dash", "limit"),
+            ("lower", limit_name, "dot" if trial else "dash", "limit"),
+        ):
+            y = [
+                _clip(v, unit) if column != "mean" else (float(v) if _is_number(v) else None)
+                for v in rows[column]
+            ]
+            if not any(v is not None for v in y):
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    name=name,
+                    line={"color": LIMIT, "width": 1 if column != "mean" else 1.25, "dash": dash},
+                    hoverinfo="skip",
+                    showlegend=not shown[key],
+                    legendgroup=key,
+                )
+            )
+            shown[key] = True
+
+
+def _add_special_causes(fig: go.Figure, months, values, spc_rows: pd.DataFrame, small) -> None:
+    variations = list(spc_rows["variation"])
+    for variation, (name, colour, symbol) in VARIATION_STYLE.items():
+        picked = [i for i, v in enumerate(variations) if v == variation and values[i] is not None]
+        if not picked:
+            continue
+        rows = [spc_rows.iloc[i] for i in picked]
+        fig.add_trace(
+            go.Scatter(
+                x=[months.iloc[i] for i in picked],
+                y=[values[i] for i in picked],
+                mode="markers",
+                name=name,
+                marker={
+                    "size": 10,
+                    "symbol": symbol,
+                    "color": ["white" if small[i] else colour for i in picked],
+                    "line": {"color": colour, "width": 2},
+                },
+                customdata=[_rules_hit(row) for row in rows],
+                hovertemplate=f"%{{x|%b %Y}}: %{{y:,.1f}}<br>{name}: %{{customdata}}<extra></extra>",
+            )
+        )
+
+
+def _add_event(fig: go.Figure, month: str, label: str, *, dash: str, hover: str = "", level: int = 0) -> None:
+    x = _month_start(month)
+    fig.add_vline(x=x, line={"color": LIMIT, "width": 1, "dash": dash})
+    fig.add_annotation(
+        x=x,
+        y=0.02 + 0.09 * level,
+        yref="paper",
+        text=label,
+        showarrow=False,
+        xanchor="left",
+        yanchor="bottom",
+        font={"size": 10, "color": "#495057"},
+        bgcolor="rgba(255,255,255,0.8)",
+        hovertext=hover or label,
+    )
 
 
 def breakdown_bar(

@@ -8,10 +8,14 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 import figures
-from queries import DataError
-from queries.kpis import catalog, kpi_table
+from queries import DataError, spc
+from queries.kpis import KPI_IDS, catalog, kpi_table
 from queries.summary import (
+    KpiException,
     Recommendation,
+    exceptions,
+    kpi_history,
+    kpi_spc,
     kpi_summary,
     kpis_with_target,
     load_recommendations,
@@ -21,11 +25,13 @@ from ui.area_page import AREA_PATHS, chart_title, status_badge
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, require_state
 from ui.formatting import format_change, format_target, format_value, month_label
-from ui.state import get_store
+from ui.spc_badges import assurance_badge, variation_badge
+from ui.state import get_events, get_store
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
 
 ID_MATRIX = "overview-matrix"
+ID_EXCEPTIONS = "overview-exceptions"
 ID_AUDITS = "overview-audits"
 ID_RECOMMENDATIONS = "overview-recommendations"
 AUDIT_KPIS = ["audit_good", "audit_requires_improvement", "audit_inadequate"]
@@ -34,6 +40,15 @@ AUDIT_KPIS = ["audit_good", "audit_requires_improvement", "audit_inadequate"]
 def layout(**_query):
     return [
         html.H1("Overview", className="h3"),
+        html.H2("This month's exceptions", className="h5"),
+        html.P(
+            "KPIs whose latest month shows special-cause variation, and KPIs whose process limits say the "
+            "target will be missed every month or only sometimes (statistical process control, as NHS "
+            "England's Making Data Count teaches it). Select one to open its chart.",
+            className="small text-body-secondary",
+        ),
+        dcc.Loading(html.Div(id=ID_EXCEPTIONS), type="circle"),
+        html.H2("KPIs with a target", className="h5 mt-4"),
         html.P(
             "Each KPI with a target for the selected period: value, target, status, change since the "
             "previous period of the same length, and the last 12 months. Select a KPI to open its area.",
@@ -53,8 +68,62 @@ def layout(**_query):
     ]
 
 
-def matrix_table(summary: pd.DataFrame, search: str) -> dbc.Table:
+def chart_href(kpi_id: str, search: str) -> str:
+    """The link to a KPI's trend on its area page, with the same filters."""
+    area = catalog().kpis[kpi_id].area
+    return AREA_PATHS.get(area, "/") + search + f"#chart-trend-{kpi_id}"
+
+
+def _exception_item(found: KpiException, search: str) -> html.Li:
+    badge = (
+        variation_badge(found.variation, compact=True)
+        if found.variation.code != "common"
+        else assurance_badge(found.assurance)
+    )
+    return html.Li([badge, " ", html.A(found.sentence, href=chart_href(found.kpi_id, search))])
+
+
+def exceptions_list(found: list[KpiException], search: str, month: str):
+    """The exception summary (pure): by area, what needs attention first; improvements folded away."""
+    if not found:
+        return html.P(
+            f"No exceptions in {month_label(month)}: every KPI shows common-cause variation and no target "
+            "is at risk.",
+            className="mb-0",
+        )
+    sections = []
+    for area in dict.fromkeys(e.area for e in found):
+        in_area = [e for e in found if e.area == area]
+        attention = [e for e in in_area if e.needs_attention]
+        improving = [e for e in in_area if not e.needs_attention]
+        sections.append(html.H3(catalog().areas[area], className="h6 mt-3 mb-1"))
+        if attention:
+            sections.append(
+                html.Ul(
+                    [_exception_item(e, search) for e in attention], className="list-unstyled exceptions mb-1"
+                )
+            )
+        if improving:
+            sections.append(
+                html.Details(
+                    [
+                        html.Summary(
+                            f"Improving: {len(improving)} KPI{'s' if len(improving) != 1 else ''}",
+                            className="small",
+                        ),
+                        html.Ul(
+                            [_exception_item(e, search) for e in improving],
+                            className="list-unstyled exceptions mb-1 mt-1",
+                        ),
+                    ]
+                )
+            )
+    return html.Div(sections)
+
+
+def matrix_table(summary: pd.DataFrame, search: str, spc_results: dict | None = None) -> dbc.Table:
     """The KPI matrix: one section per area, one row per KPI (pure: summary in, table out)."""
+    spc_results = spc_results or {}
     header = html.Thead(
         html.Tr(
             [
@@ -64,12 +133,14 @@ def matrix_table(summary: pd.DataFrame, search: str) -> dbc.Table:
                 html.Th("Status", scope="col"),
                 html.Th("Change vs previous period", scope="col", className="text-end"),
                 html.Th("Last 12 months", scope="col"),
+                html.Th("Variation", scope="col"),
+                html.Th("Assurance", scope="col"),
             ]
         )
     )
     bodies = []
     for area, rows in summary.groupby("area", sort=False):
-        body = [html.Tr(html.Th(catalog().areas[area], colSpan=6, scope="colgroup", className="table-light"))]
+        body = [html.Tr(html.Th(catalog().areas[area], colSpan=8, scope="colgroup", className="table-light"))]
         for _, row in rows.iterrows():
             href = AREA_PATHS.get(area, "/") + search
             spark_label = f"{row['label']}, last 12 months"
@@ -94,11 +165,24 @@ def matrix_table(summary: pd.DataFrame, search: str) -> dbc.Table:
                                 width=120,
                             )
                         ),
+                        *_spc_cells(row, spc_results.get(row["kpi_id"])),
                     ]
                 )
             )
         bodies.append(html.Tbody(body))
     return dbc.Table([header, *bodies], hover=True, responsive=True, className="align-middle kpi-matrix")
+
+
+def _spc_cells(row, result: spc.SpcResult | None) -> list:
+    if result is None:
+        return [html.Td(""), html.Td("")]
+    assured = (
+        spc.assurance(result, row["target"], row["comparison"]) if row["comparison"] in (">=", "<=") else None
+    )
+    return [
+        html.Td(variation_badge(result.variation, compact=True), className="small"),
+        html.Td(assurance_badge(assured) or "", className="small"),
+    ]
 
 
 def recommendations_table(
@@ -139,6 +223,7 @@ def recommendations_table(
 
 
 @dashboard_callback(
+    Output(ID_EXCEPTIONS, "children"),
     Output(ID_MATRIX, "children"),
     Output(ID_RECOMMENDATIONS, "children"),
     Output(ID_AUDITS, "figure"),
@@ -153,15 +238,19 @@ def update_overview(state_data):
     wanted = matrix_kpis + [k for r in recommendations for k in r.kpis if k not in matrix_kpis]
     try:
         summary = kpi_summary(store, state.period, state.filters, list(dict.fromkeys(wanted)))
+        history = kpi_history(store, state.period, state.filters, list(KPI_IDS))
         audits = kpi_table(store, state.period, state.filters, monthly=True, kpi_ids=AUDIT_KPIS)
     except DataError as exc:
         alert = dbc.Alert(str(exc), color="danger")
-        return alert, None, figures.empty_figure("Case audits", str(exc))
+        return alert, None, None, figures.empty_figure("Case audits", str(exc))
+    results = kpi_spc(history, list(KPI_IDS), store.settings, get_events())
+    found = exceptions(results, store.settings, format_value, state.period_to)
     audits = audits.assign(month=pd.to_datetime(audits["window_start"]).dt.strftime("%Y-%m"))
     audit_figure = figures.audit_grades_figure(audits, title=chart_title("Case audit grades", state))
     search = state.to_search()
     return (
-        matrix_table(summary[summary["kpi_id"].isin(matrix_kpis)], search),
+        exceptions_list(found, search, state.period_to),
+        matrix_table(summary[summary["kpi_id"].isin(matrix_kpis)], search, results),
         recommendations_table(summary, recommendations, search),
         audit_figure,
     )

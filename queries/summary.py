@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.settings import STATUS_NEAR, STATUS_NONE, STATUS_OFF, STATUS_ON
-from queries import DataStore, QueryError
+from queries import DataStore, QueryError, spc
 from queries.kpis import Filters, Focus, Period, add_months, catalog, kpi_table
 
 SPARK_MONTHS = 12
@@ -145,3 +145,122 @@ def recommendation_status(summary: pd.DataFrame, recommendation: Recommendation)
         return STATUS_NONE
     statuses = [s if isinstance(s, str) else "No data" for s in with_target["status"]]
     return worst_status(statuses)
+
+
+# --- SPC: limits come from a KPI's whole history, never from the months on screen.
+
+
+def history_start(store: DataStore, filters: Filters) -> str | None:
+    """The first month any table holds for the filter's force (or all forces): where SPC history starts."""
+    options = store.run("meta/filter_options", {})
+    if filters.force:
+        options = options[options["force"] == filters.force]
+    if options.empty:
+        return None
+    return pd.Timestamp(options["first_month"].min()).strftime("%Y-%m")
+
+
+def history_period(store: DataStore, period: Period, filters: Filters) -> Period:
+    """From the data's first month to the period's end (the period itself if it starts earlier)."""
+    start = history_start(store, filters)
+    if start is None or start > period.start_month:
+        return period
+    return Period(start, period.end_month)
+
+
+def kpi_history(
+    store: DataStore, period: Period, filters: Filters, kpi_ids: list[str], *, focus: Focus | None = None
+) -> pd.DataFrame:
+    """Monthly long rows (with a ``month`` column) from the data's first month to the period's end."""
+    history = kpi_table(
+        store, history_period(store, period, filters), filters, monthly=True, kpi_ids=kpi_ids, focus=focus
+    )
+    return history.assign(month=pd.to_datetime(history["window_start"]).dt.strftime("%Y-%m"))
+
+
+def kpi_spc(
+    history: pd.DataFrame, kpi_ids: list[str], settings, events: spc.Events
+) -> dict[str, spc.SpcResult]:
+    """An XmR chart per KPI from :func:`kpi_history` rows, with its direction, run length and step changes."""
+    results = {}
+    for kpi_id in kpi_ids:
+        rows = history[history["kpi_id"] == kpi_id]
+        results[kpi_id] = spc.xmr(
+            list(rows["month"]),
+            [None if v is None else float(v) for v in rows["value"]],
+            direction=settings.direction(kpi_id),
+            run_length=settings.spc_run_length,
+            step_changes=events.step_changes_for(kpi_id),
+        )
+    return results
+
+
+ASSURANCE_VERDICTS = {
+    "fails": "will not be met without a change",
+    "hit_and_miss": "will be met in some months only",
+}
+
+
+def clip_to_unit(value: float, unit: str) -> float:
+    """A limit as a reader can meet it: a percentage within 0–100, anything else not below 0."""
+    if unit == "pct":
+        return min(max(value, 0.0), 100.0)
+    return max(value, 0.0)
+
+
+@dataclass(frozen=True)
+class KpiException:
+    """One line of the exception summary: a KPI whose latest month is a signal or whose target is at risk."""
+
+    kpi_id: str
+    area: str
+    sentence: str
+    variation: spc.Status
+    assurance: spc.Status | None
+
+    @property
+    def needs_attention(self) -> bool:
+        """A concern, a signal of no set direction, or a target at risk; pure improvements do not."""
+        at_risk = self.assurance is not None and self.assurance.code in ("fails", "hit_and_miss")
+        return at_risk or not self.variation.code.startswith(("improvement", "common"))
+
+
+def exceptions(
+    results: dict[str, spc.SpcResult], settings, describe_value, period_end_month: str
+) -> list[KpiException]:
+    """This month's exceptions in catalogue (area) order: special causes, failing or hit-and-miss targets.
+
+    Args:
+        results: :func:`kpi_spc` per KPI.
+        settings: for targets.
+        describe_value: ``(value, unit) -> str`` for the sentences.
+        period_end_month: only a signal at this month (the period's last) is this month's news.
+    """
+    out = []
+    for kpi_id, result in results.items():
+        kpi = catalog().kpis[kpi_id]
+        target = settings.targets.get(kpi_id)
+        assured = spc.assurance(result, target.target, target.comparison) if target else None
+        sentences = []
+        signal = result.signal
+        if signal is not None and signal.month == period_end_month:
+            sentences.append(
+                signal.describe(kpi.label, lambda v, unit=kpi.unit: describe_value(v, unit)) + "."
+            )
+        if assured is not None and assured.code in ("fails", "hit_and_miss"):
+            segment = result.segments[-1]
+            low, high = clip_to_unit(segment.lower, kpi.unit), clip_to_unit(segment.upper, kpi.unit)
+            limits = f"{describe_value(low, kpi.unit)} to {describe_value(high, kpi.unit)}"
+            if assured.code == "hit_and_miss":
+                where = "either side of"
+            else:
+                where = "both below" if target.comparison == ">=" else "both above"
+            subject = "Its" if sentences else f"{kpi.label}: its"
+            sentences.append(
+                f"{subject} process limits ({limits}) are {where} the target of "
+                f"{describe_value(target.target, kpi.unit)}, so it {ASSURANCE_VERDICTS[assured.code]}."
+            )
+        if sentences:
+            out.append(KpiException(kpi_id, kpi.area, " ".join(sentences), result.variation, assured))
+    order = list(catalog().kpis)
+    return sorted(out, key=lambda e: order.index(e.kpi_id))

@@ -82,9 +82,7 @@ def browser():
     chromium = shutil.which("chromium")
     chromedriver = shutil.which("chromedriver")
     if not chromium or not chromedriver:
-        pytest.fail(
-            "browser tests need Debian's chromium and chromium-driver (see scripts/test.sh)"
-        )
+        pytest.fail("browser tests need Debian's chromium and chromium-driver (see scripts/test.sh)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (

@@ -6,6 +6,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -23,6 +24,7 @@ PAGES = {
     "/decision-making": 5 + 2,
     "/managing-risk": 12 + 4,
     "/detention": 12 + 4,
+    "/data-quality": 3,
 }
 
 
@@ -57,8 +59,15 @@ def test_page_renders_its_charts_without_console_errors(browser, app_url, path):
         assert (
             "no data" not in browser.find_element(By.CSS_SELECTOR, ".kpi-matrix").text.split("THRIVE")[1][:40]
         )
+    elif path == "/data-quality":
+        assert "Recording gaps" in browser.find_element(By.ID, "main").text
     else:
         assert browser.find_elements(By.CSS_SELECTOR, ".kpi-card"), "headline cards are shown"
+        assert browser.find_elements(By.CSS_SELECTOR, ".spc-badges .spc-badge"), "SPC icons beside trends"
+        legend = " ".join(
+            t.text for t in browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .legendtext")
+        )
+        assert "Process limits" in legend, "every trend draws its process limits"
     assert _severe_console_errors(browser) == []
 
 
@@ -136,18 +145,35 @@ def _click(browser, element) -> None:
     ActionChains(browser).move_to_element(element).pause(0.5).click().perform()
 
 
+def _banner_text(browser) -> str:
+    shown = [a.text for a in browser.find_elements(By.CSS_SELECTOR, ".alert-info") if a.is_displayed()]
+    return shown[0] if shown else ""
+
+
+def _click_until(browser, locate, done, attempts: int = 3) -> None:
+    """Click what ``locate`` finds until ``done`` holds: a redraw can swallow a click on a chart."""
+    for _ in range(attempts):
+        time.sleep(1)  # let Plotly finish any redraw
+        try:
+            _click(browser, locate(browser))
+            WebDriverWait(browser, 8).until(done)
+            return
+        except (TimeoutException, StaleElementReferenceException):
+            continue
+    raise AssertionError("the click on the chart never narrowed the page")
+
+
 def test_a_drill_down_click_narrows_the_page(browser, app_url):
     browser.get(app_url + "/detention?from=2021-04&to=2022-03&force=Dorset")
     _wait_rendered(browser, PAGES["/detention"])
     card = browser.find_element(By.CSS_SELECTOR, ".kpi-card")
     before = card.text
     # The first breakdown: AA delay by custody suite; click its first bar.
-    bar = browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .bars .point path")[0]
-    _click(browser, bar)
-    banner = WebDriverWait(browser, 20).until(
-        lambda d: next((a for a in d.find_elements(By.CSS_SELECTOR, ".alert-info") if a.is_displayed()), None)
+    _click_until(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .bars .point path")[0],
+        lambda d: "custody suite" in _banner_text(d),
     )
-    assert "custody suite" in banner.text
     WebDriverWait(browser, 20).until(
         lambda d: (
             "custody suite" in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .gtitle")[4].text
@@ -159,10 +185,11 @@ def test_a_drill_down_click_narrows_the_page(browser, app_url):
     WebDriverWait(browser, 20).until(
         lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-dash-is-loading='true']")
     )
-    time.sleep(1)  # let Plotly finish redrawing the narrowed trends
-    point = browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .scatterlayer .point")[3]
-    _click(browser, point)
-    WebDriverWait(browser, 20).until(lambda d: "2021" in d.find_element(By.CSS_SELECTOR, ".alert-info").text)
+    _click_until(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .scatterlayer .point")[3],
+        lambda d: "2021" in _banner_text(d),
+    )
     # The records behind a chart follow the narrowed view.
     records = next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Records")
     browser.execute_script("arguments[0].click()", records)

@@ -20,7 +20,7 @@ from dash.exceptions import PreventUpdate
 import figures
 from data.contract import has_column
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
-from queries import DataError
+from queries import DataError, spc
 from queries.kpis import (
     Focus,
     Period,
@@ -29,14 +29,14 @@ from queries.kpis import (
     catalog,
     kpi_breakdown,
     kpi_records,
-    kpi_table,
 )
-from queries.summary import kpi_summary
+from queries.summary import kpi_history, kpi_spc, kpi_summary
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
 from ui.records import records_grid
-from ui.state import get_store
+from ui.spc_badges import spc_badges
+from ui.state import get_events, get_store
 
 AREA_PATHS = {
     "initial_contact": "/initial-contact",
@@ -227,9 +227,10 @@ def _chart_toolbar(area: str, key: str, kpi_id: str) -> html.Div:
     )
 
 
-def _graph_card(area: str, graph_id: dict, key: str, kpi_id: str) -> dbc.Col:
+def _graph_card(area: str, graph_id: dict, key: str, kpi_id: str, *, with_spc: bool = False) -> dbc.Col:
     body = [
         _chart_toolbar(area, key, kpi_id),
+        *([html.Div(id={"type": "spc-badges", "area": area, "kpi": kpi_id})] if with_spc else []),
         dcc.Loading(
             dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": "320px"}),
             type="circle",
@@ -242,7 +243,7 @@ def _graph_card(area: str, graph_id: dict, key: str, kpi_id: str) -> dbc.Col:
         ),
         html.P(catalog().kpis[kpi_id].definition, className="small text-body-secondary mb-0"),
     ]
-    return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=6, className="mb-3")
+    return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=6, className="mb-3", id=f"chart-{key}")
 
 
 def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> list:
@@ -261,7 +262,11 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
     ]
     graphs = [
         _graph_card(
-            area, {"type": "area-trend", "area": area, "kpi": kpi_id}, _chart_key("trend", kpi_id), kpi_id
+            area,
+            {"type": "area-trend", "area": area, "kpi": kpi_id},
+            _chart_key("trend", kpi_id),
+            kpi_id,
+            with_spc=True,
         )
         for kpi_id in area_kpis(area)
     ]
@@ -423,18 +428,27 @@ def _cards(summary: pd.DataFrame, state: FilterState, focus: PageFocus) -> dbc.R
     )
 
 
-def _trend_outputs(series: pd.DataFrame, kpi_ids: list[str], state: FilterState, focus: PageFocus):
+def _trend_outputs(
+    history: pd.DataFrame, kpi_ids: list[str], state: FilterState, focus: PageFocus, area: str
+):
+    """Per KPI: its XmR trend over the months on screen (limits from the whole history), table, icons."""
     store = get_store()
-    trend_figures, tables = [], []
+    events = get_events()
+    results = kpi_spc(history, kpi_ids, store.settings, events)
+    shown = history[history["month"] >= state.period_from]
+    trend_figures, tables, badges = [], [], []
     for kpi_id in kpi_ids:
         kpi = catalog().kpis[kpi_id]
         target = store.settings.targets.get(kpi_id)
-        rows = series[series["kpi_id"] == kpi_id]
+        rows = shown[shown["kpi_id"] == kpi_id]
+        result = results[kpi_id]
         notes = unapplied_filters(kpi_id, state)
         if focus.group and can_focus(kpi_id, focus.group):
             notes.insert(0, f"{BREAKDOWN_WORDS.get(focus.column, focus.column)} {focus.value} only")
         elif focus.group:
             notes.insert(0, _focus_note(kpi_id, focus))
+        if result.is_trial and result.has_limits:
+            notes.append(f"trial limits: fewer than {spc.DEFAULT_BASELINE_POINTS} months of history")
         title = chart_title(kpi.label, state)
         if notes:
             title += "<br><span style='font-size:11px'>" + "; ".join(notes) + "</span>"
@@ -446,10 +460,15 @@ def _trend_outputs(series: pd.DataFrame, kpi_ids: list[str], state: FilterState,
                 target=target.target if target else None,
                 value_label=kpi.label,
                 highlight_month=focus.month,
+                spc=result.frame,
+                annotations=[(a.month, a.label) for a in events.annotations_for(kpi_id, area)],
+                step_changes=[(s.month, s.reason) for s in events.step_changes if s.applies_to(kpi_id)],
             )
         )
         tables.append(numbers_table(rows, first="month", first_label="Month", unit=kpi.unit))
-    return trend_figures, tables
+        assured = spc.assurance(result, target.target, target.comparison) if target else None
+        badges.append(spc_badges(result.variation, assured))
+    return trend_figures, tables, badges
 
 
 def _breakdown_outputs(breakdowns, state: FilterState, focus: PageFocus):
@@ -499,6 +518,7 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         Output({"type": "area-trend", "area": area, "kpi": ALL}, "figure"),
         Output({"type": "area-breakdown", "area": area, "index": ALL}, "figure"),
         Output({"type": "chart-table", "area": area, "chart": ALL}, "children"),
+        Output({"type": "spc-badges", "area": area, "kpi": ALL}, "children"),
         Output({"type": "area-focus-text", "area": area}, "children"),
         Output({"type": "area-focus-banner", "area": area}, "is_open"),
         Input(ID_STATE, "data"),
@@ -511,9 +531,7 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         store = get_store()
         try:
             summary = kpi_summary(store, focus.period(state), state.filters, with_target, focus=focus.group)
-            series = kpi_table(
-                store, state.period, state.filters, monthly=True, kpi_ids=kpi_ids, focus=focus.group
-            )
+            history = kpi_history(store, state.period, state.filters, kpi_ids, focus=focus.group)
             bars, bar_tables = _breakdown_outputs(breakdowns, state, focus)
         except DataError as exc:
             message = str(exc)
@@ -522,17 +540,18 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
                 [figures.empty_figure("", message) for _ in kpi_ids],
                 [figures.empty_figure("", message) for _ in breakdowns],
                 [html.P(message) for _ in range(len(kpi_ids) + len(breakdowns))],
+                [None for _ in kpi_ids],
                 None,
                 False,
             )
-        series = series.assign(month=pd.to_datetime(series["window_start"]).dt.strftime("%Y-%m"))
-        trends, trend_tables = _trend_outputs(series, kpi_ids, state, focus)
+        trends, trend_tables, badges = _trend_outputs(history, kpi_ids, state, focus, area)
         # ALL outputs follow the layout's order: breakdown cards come first.
         return (
             _cards(summary, state, focus),
             trends,
             bars,
             bar_tables + trend_tables,
+            badges,
             ["Narrowed to ", html.Strong(focus.words()), "."],
             not focus.is_empty(),
         )
