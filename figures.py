@@ -310,6 +310,7 @@ def breakdown_bar(
             x=target,
             line={"dash": "dash", "color": TEXT, "width": 1.5},
             annotation_text=f"Target {target:g}{'%' if unit == 'pct' else ''}",
+            annotation_position="top left",
         )
     fig.update_xaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
     fig.update_yaxes(title_text=None, automargin=True)
@@ -385,4 +386,89 @@ def audit_grades_figure(audits: pd.DataFrame, *, title: str) -> go.Figure:
         )
     fig.update_yaxes(title_text="cases audited")
     fig.update_xaxes(tickformat="%b %Y")
+    return fig
+
+
+def peer_bar(
+    by_force: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+    selected: str,
+    national: float | None = None,
+    target: float | None = None,
+    direction: str = "neutral",
+) -> go.Figure:
+    """Every force's value for the period, ranked best first, the selected force picked out.
+
+    Args:
+        by_force: columns ``group`` (force), ``value``, ``denominator``.
+        selected: the force the filter bar shows, drawn in the contrast colour.
+        national: the figure over all forces' rows, drawn as a dotted line.
+        direction: "higher" or "lower" is better ranks best at the top; "neutral" ranks by value.
+    """
+    rows = by_force[[_is_number(v) for v in by_force["value"]]] if not by_force.empty else by_force
+    if rows.empty:
+        return empty_figure(title)
+    # Plotly draws the first category at the bottom: sort so the best sits on top.
+    ascending = direction != "lower"
+    rows = rows.assign(value=rows["value"].astype(float)).sort_values("value", ascending=ascending)
+    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig.add_trace(
+        go.Bar(
+            x=rows["value"],
+            y=rows["group"].astype(str),
+            orientation="h",
+            marker_color=[FOCUS_COLOUR if g == selected else ACCENT for g in rows["group"]],
+            customdata=[f"n = {d:,.0f}" if _is_number(d) else "" for d in rows["denominator"]],
+            hovertemplate="%{y}: %{x:,.1f}<br>%{customdata}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    if national is not None and _is_number(national):
+        fig.add_vline(
+            x=national,
+            line={"dash": "dot", "color": TEXT, "width": 1.5},
+            annotation_text=f"All forces {national:,.1f}{'%' if unit == 'pct' else ''}",
+            annotation_position="bottom right",
+        )
+    if target is not None:
+        fig.add_vline(
+            x=target,
+            line={"dash": "dash", "color": TEXT, "width": 1.5},
+            annotation_text=f"Target {target:g}{'%' if unit == 'pct' else ''}",
+            annotation_position="top left",
+        )
+    fig.update_xaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
+    fig.update_yaxes(title_text=None, automargin=True, tickfont={"size": 11})
+    return fig
+
+
+def peer_rank_figure(ranks: pd.DataFrame, *, title: str, forces: int) -> go.Figure:
+    """The selected force's rank among the forces month by month (1 = best), best at the top.
+
+    Args:
+        ranks: columns ``month`` (YYYY-MM), ``rank`` (None where the force has no value).
+        forces: how many forces were ranked, for the axis.
+    """
+    if ranks.empty or not any(_is_number(r) for r in ranks["rank"]):
+        return empty_figure(title)
+    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig.add_trace(
+        go.Scatter(
+            x=pd.to_datetime(ranks["month"], format="%Y-%m"),
+            y=[r if _is_number(r) else None for r in ranks["rank"]],
+            mode="lines+markers",
+            line={"color": FOCUS_COLOUR, "width": 2},
+            marker={"size": 7, "color": FOCUS_COLOUR},
+            hovertemplate=f"%{{x|%b %Y}}: rank %{{y}} of {forces}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_yaxes(
+        title_text="rank (1 = best)",
+        dtick=max(1, forces // 8),
+        range=[forces + 0.5, 0.5],
+    )
+    fig.update_xaxes(title_text=None, tickformat="%b %Y")
     return fig

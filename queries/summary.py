@@ -264,3 +264,33 @@ def exceptions(
             out.append(KpiException(kpi_id, kpi.area, " ".join(sentences), result.variation, assured))
     order = list(catalog().kpis)
     return sorted(out, key=lambda e: order.index(e.kpi_id))
+
+
+# --- Peer comparison: the selected force against the others.
+
+
+def peer_ranks(monthly_by_force: pd.DataFrame, force: str, direction: str) -> pd.DataFrame:
+    """The force's rank among forces with a value, month by month (1 = best; ties share the best rank).
+
+    Args:
+        monthly_by_force: long rows with ``month``, ``group`` (force) and ``value``.
+        force: the force to follow.
+        direction: "lower" ranks the smallest value first; "higher" and "neutral" the largest.
+
+    Returns:
+        Columns ``month``, ``rank`` (None where the force has no value), ``forces`` (how many were ranked).
+    """
+    rows = monthly_by_force[monthly_by_force["value"].notna()]
+    out = []
+    for month in sorted(monthly_by_force["month"].unique()):
+        in_month = rows[rows["month"] == month]
+        values = in_month["value"].astype(float)
+        ranks = values.rank(ascending=direction == "lower", method="min")
+        mine = ranks[in_month["group"] == force]
+        out.append(
+            {"month": month, "rank": int(mine.iloc[0]) if not mine.empty else None, "forces": len(in_month)}
+        )
+    ranks = pd.DataFrame(out, columns=["month", "rank", "forces"])
+    # Object dtype keeps a missing rank None (pandas would make the column float with NaN).
+    ranks["rank"] = pd.Series([r["rank"] for r in out], dtype=object)
+    return ranks

@@ -22,6 +22,7 @@ from data.contract import has_column
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
 from queries import DataError, spc
 from queries.kpis import (
+    Filters,
     Focus,
     Period,
     PeriodError,
@@ -29,8 +30,9 @@ from queries.kpis import (
     catalog,
     kpi_breakdown,
     kpi_records,
+    kpi_table,
 )
-from queries.summary import kpi_history, kpi_spc, kpi_summary
+from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
@@ -282,6 +284,7 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
         *([html.H2("Where it differs", className="h5"), dbc.Row(breakdown_cards)] if breakdowns else []),
         html.H2("Trends", className="h5"),
         dbc.Row(graphs),
+        peer_section(area),
         dbc.Modal(
             [
                 dbc.ModalHeader(dbc.ModalTitle(id={"type": "records-title", "area": area})),
@@ -293,6 +296,132 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
             is_open=False,
         ),
     ]
+
+
+# --- Peer comparison: shown when the data holds more than one force.
+
+
+def peer_select_id(area: str) -> str:
+    # A plain string id, so that the label's html_for can name it.
+    return f"peer-kpi-{area.replace('_', '-')}"
+
+
+def peer_section(area: str) -> html.Section:
+    kpi_ids = area_kpis(area)
+    targets = get_store().settings.targets
+    default = next((k for k in kpi_ids if k in targets), kpi_ids[0])
+    select_id = peer_select_id(area)
+    graph_style = {"height": "420px"}
+    return html.Section(
+        [
+            html.H2("Compared with other forces", className="h5 mt-2"),
+            html.P(
+                "Every force in the data for the selected period, best first by the KPI's improvement "
+                "direction, and the selected force's rank month by month. The LPA and local-authority "
+                "filters do not apply: forces have their own.",
+                className="small text-body-secondary",
+            ),
+            dbc.Row(
+                dbc.Col(
+                    [
+                        dbc.Label(
+                            "KPI to compare",
+                            html_for=str(select_id),
+                            id={"type": "peer-kpi-label", "area": area},
+                        ),
+                        dbc.Select(
+                            id=select_id,
+                            options=[{"label": catalog().kpis[k].label, "value": k} for k in kpi_ids],
+                            value=default,
+                        ),
+                    ],
+                    xs=12,
+                    md=6,
+                    lg=4,
+                ),
+                className="mb-2",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card(
+                            dbc.CardBody(
+                                dcc.Loading(
+                                    dcc.Graph(
+                                        id={"type": "peer-bar", "area": area},
+                                        config=GRAPH_CONFIG,
+                                        style=graph_style,
+                                    ),
+                                    delay_show=300,
+                                )
+                            )
+                        ),
+                        xs=12,
+                        xl=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            dbc.CardBody(
+                                dcc.Loading(
+                                    dcc.Graph(
+                                        id={"type": "peer-rank", "area": area},
+                                        config=GRAPH_CONFIG,
+                                        style=graph_style,
+                                    ),
+                                    delay_show=300,
+                                )
+                            )
+                        ),
+                        xs=12,
+                        xl=6,
+                        className="mb-3",
+                    ),
+                ]
+            ),
+        ],
+        id={"type": "peer-section", "area": area},
+        hidden=True,
+        **{"aria-label": "Compared with other forces"},
+    )
+
+
+def peer_figures(kpi_id: str, state: FilterState):
+    """(ranked bar, rank over time) for a KPI across every force; None when the data holds one force."""
+    store = get_store()
+    kpi = catalog().kpis[kpi_id]
+    everyone = Filters()
+    by_force = kpi_breakdown(store, kpi_id, "force", state.period, everyone)
+    if by_force["group"].nunique() < 2:
+        return None
+    national = kpi_table(store, state.period, everyone, kpi_ids=[kpi_id])["value"].iloc[0]
+    direction = store.settings.direction(kpi_id)
+    target = store.settings.targets.get(kpi_id)
+    period = period_label(state.period_from, state.period_to)
+    bar = figures.peer_bar(
+        by_force,
+        title=f"{kpi.label} by force<br><span style='font-size:12px;color:#495057'>{period}; "
+        f"{state.force} highlighted</span>",
+        unit=kpi.unit,
+        selected=state.force,
+        national=national,
+        target=target.target if target else None,
+        direction=direction,
+    )
+    monthly = kpi_table(store, state.period, everyone, monthly=True, breakdown="force", kpi_ids=[kpi_id])
+    monthly = monthly.assign(month=pd.to_datetime(monthly["window_start"]).dt.strftime("%Y-%m"))
+    ranks = peer_ranks(monthly, state.force, direction)
+    forces = int(by_force["group"].nunique())
+    words = {"higher": "higher is better", "lower": "lower is better"}.get(
+        direction, "ranked by value: no better direction"
+    )
+    rank = figures.peer_rank_figure(
+        ranks,
+        title=f"{state.force}'s rank among {forces} forces: {kpi.label}<br>"
+        f"<span style='font-size:12px;color:#495057'>{period}; {words}</span>",
+        forces=forces,
+    )
+    return bar, rank
 
 
 # --- Drill-down: a page focus (a month, and/or one group of a breakdown column).
@@ -594,6 +723,28 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         return not is_open if n_clicks else is_open
 
     toggle_table.__name__ = f"toggle_{area}_table"
+
+    @dashboard_callback(
+        Output({"type": "peer-section", "area": area}, "hidden"),
+        Output({"type": "peer-bar", "area": area}, "figure"),
+        Output({"type": "peer-rank", "area": area}, "figure"),
+        Input(ID_STATE, "data"),
+        Input(peer_select_id(area), "value"),
+        action=f"compare forces {area}",
+    )
+    def update_peers(state_data, kpi_id):
+        state = require_state(state_data)
+        if kpi_id not in catalog().kpis:
+            raise PreventUpdate
+        try:
+            shown = peer_figures(kpi_id, state)
+        except DataError as exc:
+            return False, figures.empty_figure("", str(exc)), figures.empty_figure("", str(exc))
+        if shown is None:
+            return True, no_update, no_update
+        return False, *shown
+
+    update_peers.__name__ = f"update_{area}_peers"
 
     @dashboard_callback(
         Output({"type": "records-modal", "area": area}, "is_open"),
