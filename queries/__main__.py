@@ -3,6 +3,7 @@
 python -m queries kpis --data DIR --from 2022-01 --to 2022-03 [--force F] [--lpa L]
                        [--local-authority A] [--settings FILE] --json
 python -m queries trend KPI_ID --data DIR --from 2021-04 --to 2022-03 [filters]
+python -m queries definitions [--settings FILE]   # every KPI's definition as Markdown
 """
 
 from __future__ import annotations
@@ -44,11 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     trend = commands.add_parser("trend", help="one KPI month by month, as CSV")
     trend.add_argument("kpi_id")
     _add_common(trend)
+    definitions = commands.add_parser("definitions", help="every KPI's definition as Markdown")
+    definitions.add_argument("--settings", help="settings TOML overriding data/settings.toml")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "definitions":
+        from queries.definitions import markdown
+
+        try:
+            sys.stdout.write(markdown(load_settings(args.settings)))
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     try:
         settings = load_settings(args.settings)
         period = Period(args.period_from, args.period_to)

@@ -21,6 +21,7 @@ import figures
 from data.contract import has_column
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
 from queries import DataError, spc
+from queries.definitions import define
 from queries.kpis import (
     Filters,
     Focus,
@@ -128,7 +129,26 @@ def kpi_card(row: pd.Series, reason: str | None = None) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H3(kpi.label, className="h6 card-title mb-1"),
+                html.Div(
+                    [
+                        html.H3(kpi.label, className="h6 card-title mb-1"),
+                        dbc.Button(
+                            "About",
+                            id={"type": "card-info", "kpi": kpi.id},
+                            color="link",
+                            size="sm",
+                            className="p-0 ms-2 align-self-start",
+                            title=f"What {kpi.label} counts",
+                        ),
+                        dbc.Popover(
+                            [dbc.PopoverHeader(kpi.label), dbc.PopoverBody(definition_text(kpi.id, row))],
+                            target={"type": "card-info", "kpi": kpi.id},
+                            trigger="legacy",
+                            placement="bottom",
+                        ),
+                    ],
+                    className="d-flex justify-content-between",
+                ),
                 html.P(format_value(row["value"], kpi.unit), className="fs-3 fw-semibold mb-0 kpi-value"),
                 html.P(
                     [
@@ -160,32 +180,45 @@ def _chart_key(kind: str, ref) -> str:
     return f"{kind}-{ref}"
 
 
-def definition_text(kpi_id: str) -> list:
-    """A KPI's definition as the catalogue states it: what, how the period is read, source, target."""
-    kpi = catalog().kpis[kpi_id]
-    query = catalog().queries[kpi.query]
-    target = get_store().settings.targets.get(kpi_id)
-    period_rule = (
-        "Events in the period, by their date."
-        if kpi.kind == "event"
-        else "A snapshot at the end of the period's last month."
-    )
-    return [
-        html.P(kpi.definition, className="mb-1"),
-        html.Dl(
-            [
-                html.Dt("Period"),
-                html.Dd(period_rule),
-                html.Dt("Source"),
-                html.Dd(", ".join((query.table, *query.also))),
-                html.Dt("Target"),
-                html.Dd(format_target(target.target, target.comparison, kpi.unit) if target else "None set"),
-                html.Dt("KPI id"),
-                html.Dd(html.Code(kpi.id)),
-            ],
-            className="definition mb-0 small",
-        ),
+def definition_text(kpi_id: str, current: pd.Series | None = None) -> list:
+    """A KPI's definition (queries/definitions.py, the text the docs use) and, on a card, its figure's n."""
+    item = define(kpi_id, get_store().settings)
+    unit = catalog().kpis[kpi_id].unit
+    terms = []
+    if item.numerator:
+        terms += [
+            html.Dt("Numerator"),
+            html.Dd(item.numerator),
+            html.Dt("Denominator"),
+            html.Dd(item.denominator),
+        ]
+    terms += [
+        html.Dt("Period"),
+        html.Dd(item.period_rule),
+        html.Dt("Source"),
+        html.Dd(item.source),
+        html.Dt("Target"),
+        html.Dd(item.target),
+        html.Dt("KPI id"),
+        html.Dd(html.Code(item.kpi_id)),
     ]
+    if current is not None:
+        terms += [html.Dt("This figure"), html.Dd(figure_basis(current, unit))]
+    return [html.P(item.definition, className="mb-1"), html.Dl(terms, className="definition mb-0 small")]
+
+
+def figure_basis(row: pd.Series, unit: str) -> str:
+    """What the current figure rests on: '412 of 450', 'median over 75 records', 'no data'."""
+    numerator, denominator = row.get("numerator"), row.get("denominator")
+    if pd.isna(row.get("value")):
+        return "No data for this selection."
+    if unit == "pct" and pd.notna(denominator):
+        return f"{numerator:,.0f} of {denominator:,.0f}"
+    if unit in ("min", "days") and pd.notna(denominator):
+        return f"Over {denominator:,.0f} records with a usable interval."
+    if unit == "ratio" and pd.notna(denominator):
+        return f"{numerator:,.0f} ÷ {denominator:,.1f}"
+    return f"{row['value']:,.0f} counted."
 
 
 def _chart_toolbar(area: str, key: str, kpi_id: str) -> html.Div:
