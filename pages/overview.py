@@ -80,7 +80,16 @@ def _exception_item(found: KpiException, search: str) -> html.Li:
         if found.variation.code != "common"
         else assurance_badge(found.assurance)
     )
-    return html.Li([badge, " ", html.A(found.sentence, href=chart_href(found.kpi_id, search))])
+    label = catalog().kpis[found.kpi_id].label
+    return html.Li(
+        [
+            badge,
+            " ",
+            html.A(label, href=chart_href(found.kpi_id, search), className="fw-semibold"),
+            ": ",
+            found.sentence,
+        ]
+    )
 
 
 def exceptions_list(found: list[KpiException], search: str, month: str):

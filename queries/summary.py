@@ -214,7 +214,7 @@ class KpiException:
 
     kpi_id: str
     area: str
-    sentence: str
+    sentence: str  # about the KPI, which the reader sees named beside it ("It rose above ...")
     variation: spc.Status
     assurance: spc.Status | None
 
@@ -244,9 +244,9 @@ def exceptions(
         sentences = []
         signal = result.signal
         if signal is not None and signal.month == period_end_month:
-            sentences.append(
-                signal.describe(kpi.label, lambda v, unit=kpi.unit: describe_value(v, unit)) + "."
-            )
+            # The reader sees the KPI's name beside the sentence: describe it as "It ...".
+            told = signal.describe("It", lambda v, unit=kpi.unit: describe_value(v, unit))
+            sentences.append(told + ".")
         if assured is not None and assured.code in ("fails", "hit_and_miss"):
             segment = result.segments[-1]
             low, high = clip_to_unit(segment.lower, kpi.unit), clip_to_unit(segment.upper, kpi.unit)
@@ -255,9 +255,8 @@ def exceptions(
                 where = "either side of"
             else:
                 where = "both below" if target.comparison == ">=" else "both above"
-            subject = "Its" if sentences else f"{kpi.label}: its"
             sentences.append(
-                f"{subject} process limits ({limits}) are {where} the target of "
+                f"Its process limits ({limits}) are {where} the target of "
                 f"{describe_value(target.target, kpi.unit)}, so it {ASSURANCE_VERDICTS[assured.code]}."
             )
         if sentences:

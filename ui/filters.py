@@ -205,11 +205,13 @@ def layout() -> html.Div:
             _labelled("To", dbc.Input(id=ID_TO, type="month", debounce=True), {"xs": 6, "md": 2}),
             _labelled("Force", dbc.Select(id=ID_FORCE, options=[]), {"xs": 12, "md": 2}),
             _labelled("LPA", dbc.Select(id=ID_LPA, options=[]), {"xs": 6, "md": 2}),
-            _labelled("Local authority", dbc.Select(id=ID_LOCAL_AUTHORITY, options=[]), {"xs": 6, "md": 2}),
+            _labelled("Local authority", dbc.Select(id=ID_LOCAL_AUTHORITY, options=[]), {"xs": 6, "md": 3}),
             dbc.Col(
-                dbc.Button("Reset filters", id=ID_RESET, color="dark", outline=True, size="sm"),
+                dbc.Button(
+                    "Reset", id=ID_RESET, color="dark", outline=True, size="sm", title="Reset filters"
+                ),
                 xs=12,
-                md=2,
+                md=1,
                 className="d-flex align-items-end",
             ),
         ],
