@@ -196,17 +196,19 @@ def trend_figure(
 def _add_limits(fig: go.Figure, months, spc_rows: pd.DataFrame, unit: str) -> None:
     """Mean and process limits as steps that break at a step change and at months with no limits."""
     segments = spc_rows["segment"].astype(object).where(spc_rows["segment"].notna(), None)
-    trial = bool(spc_rows["is_trial"].fillna(False).astype(bool).any())
-    limit_name = "Process limits (trial)" if trial else "Process limits"
-    shown = {"mean": False, "limit": False}
+    shown = {"mean": False, "limit": False, "limit_trial": False}
     for segment in dict.fromkeys(s for s in segments if s is not None):
         in_segment = [s == segment for s in segments]
         x = [m for m, keep in zip(months, in_segment, strict=True) if keep]
         rows = spc_rows[in_segment]
+        # Trial limits belong to a segment: after a step change only the new one may be trial.
+        trial = bool(rows["is_trial"].fillna(False).astype(bool).any())
+        limit_key = "limit_trial" if trial else "limit"
+        limit_name = "Process limits (trial)" if trial else "Process limits"
         for column, name, dash, key in (
             ("mean", "Mean", "solid", "mean"),
-            ("upper", limit_name, "dot" if trial else "dash", "limit"),
-            ("lower", limit_name, "dot" if trial else "dash", "limit"),
+            ("upper", limit_name, "dot" if trial else "dash", limit_key),
+            ("lower", limit_name, "dot" if trial else "dash", limit_key),
         ):
             y = [
                 _clip(v, unit) if column != "mean" else (float(v) if _is_number(v) else None)
