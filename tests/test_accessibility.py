@@ -310,3 +310,20 @@ def test_keyboard_opens_a_charts_table_view(browser, app_url):
     _wait_rendered(browser, PAGES["/detention"])
     table = open_chart_table_with_keyboard(browser, "[id*='chart-table-button']", ".numbers-table")
     assert "Custody suite" in table.text, "the first chart's table names its groups"
+
+
+def test_the_records_view_and_a_definition_panel_pass_axe(browser, app_url):
+    """What only opens on demand: the records grid in its dialog, and a chart's About panel."""
+    browser.get(app_url + "/detention" + QUERY)
+    _wait_rendered(browser, PAGES["/detention"])
+    about = browser.find_element(By.CSS_SELECTOR, "[id*='chart-info']")
+    browser.execute_script("arguments[0].click()", about)
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".popover .definition"))
+    severe = [v for v in run_axe(browser) if v["impact"] in FAILING_IMPACTS]
+    assert not severe, format_violations(severe, "/detention (About panel open)")
+    browser.execute_script("arguments[0].click()", about)
+    records = browser.find_element(By.CSS_SELECTOR, "[id*='chart-records']")
+    browser.execute_script("arguments[0].click()", records)
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".modal .ag-row"))
+    severe = [v for v in run_axe(browser) if v["impact"] in FAILING_IMPACTS]
+    assert not severe, format_violations(severe, "/detention (records dialog open)")

@@ -266,10 +266,15 @@ def _graph_card(area: str, graph_id: dict, key: str, kpi_id: str, *, with_spc: b
     body = [
         _chart_toolbar(area, key, kpi_id),
         *([html.Div(id={"type": "spc-badges", "area": area, "kpi": kpi_id})] if with_spc else []),
-        dcc.Loading(
-            dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": "320px"}),
-            type="circle",
-            delay_show=300,
+        # The graph's accessible name; its numbers are in the "Table" view below it.
+        html.Div(
+            dcc.Loading(
+                dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": "320px"}),
+                type="circle",
+                delay_show=300,
+            ),
+            role="figure",
+            **{"aria-label": f"Chart: {catalog().kpis[kpi_id].label}. Select Table for its numbers."},
         ),
         dbc.Collapse(
             html.Div(id={"type": "chart-table", "area": area, "chart": key}),
