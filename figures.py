@@ -46,10 +46,16 @@ TEMPLATE = go.layout.Template(
 UNIT_AXIS = {"pct": "%", "count": "count", "min": "minutes", "days": "days", "ratio": "per officer"}
 
 
+def title_layout(title: str) -> dict:
+    """The title and a top margin that fits its lines (a title with notes runs to three or four)."""
+    lines = title.count("<br>") + 1
+    return {"template": TEMPLATE, "title": {"text": title}, "margin": {"t": 40 + 18 * lines}}
+
+
 def empty_figure(title: str, reason: str | None = None) -> go.Figure:
     """A figure that says there is nothing to show, and why when known."""
     text = EMPTY_MESSAGE if not reason else f"{EMPTY_MESSAGE}<br><span style='font-size:12px'>{reason}</span>"
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig = go.Figure(layout=title_layout(title))
     fig.add_annotation(
         text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14}
     )
@@ -138,7 +144,7 @@ def trend_figure(
         (f"n = {d:,.0f}" + (" (under 10: read with care)" if s else "")) if _is_number(d) else ""
         for d, s in zip(denominators, small, strict=True)
     ]
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig = go.Figure(layout=title_layout(title))
     spc_rows = None
     if spc is not None and not spc.empty:
         spc_rows = spc.set_index("month").reindex(list(series["month"]))
@@ -293,7 +299,7 @@ def breakdown_bar(
         return empty_figure(title)
     rows = rows.assign(value=rows["value"].astype(float)).sort_values("value")
     hover = [f"n = {d:,.0f}" if _is_number(d) else "" for d in rows["denominator"]]
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig = go.Figure(layout=title_layout(title))
     fig.add_trace(
         go.Bar(
             x=rows["value"],
@@ -415,7 +421,7 @@ def peer_bar(
     # Plotly draws the first category at the bottom: sort so the best sits on top.
     ascending = direction != "lower"
     rows = rows.assign(value=rows["value"].astype(float)).sort_values("value", ascending=ascending)
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig = go.Figure(layout=title_layout(title))
     fig.add_trace(
         go.Bar(
             x=rows["value"],
@@ -455,7 +461,7 @@ def peer_rank_figure(ranks: pd.DataFrame, *, title: str, forces: int) -> go.Figu
     """
     if ranks.empty or not any(_is_number(r) for r in ranks["rank"]):
         return empty_figure(title)
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}})
+    fig = go.Figure(layout=title_layout(title))
     fig.add_trace(
         go.Scatter(
             x=pd.to_datetime(ranks["month"], format="%Y-%m"),

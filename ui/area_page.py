@@ -614,6 +614,12 @@ def _trend_outputs(
             notes.insert(0, f"{BREAKDOWN_WORDS.get(focus.column, focus.column)} {focus.value} only")
         elif focus.group:
             notes.insert(0, _focus_note(kpi_id, focus))
+        if kpi.unit == "pct" and any(
+            d is not None and d < figures.SMALL_DENOMINATOR for d in rows["denominator"] if not pd.isna(d)
+        ):
+            notes.append(
+                f"hollow points: fewer than {figures.SMALL_DENOMINATOR} cases that month, read with care"
+            )
         if result.is_trial and result.has_limits:
             notes.append(f"trial limits: fewer than {spc.DEFAULT_BASELINE_POINTS} months of history")
         title = chart_title(kpi.label, state)
