@@ -3,13 +3,16 @@
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, html
+from dash import Input, Output, dcc, html
 
+import figures
 from queries import DataError
+from queries.kpis import kpi_series
 from ui import area_page
+from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
-from ui.formatting import month_label
+from ui.formatting import month_label, period_label
 from ui.state import get_store
 
 INTRO = "Missing children, return home interviews, risk-assessment language, the MASH and strategy meetings."
@@ -24,6 +27,22 @@ dash.register_page(__name__, path="/assessment-and-help", name="Assessment and h
 
 
 ID_COHORT = "assessment-and-help-repeat-cohort"
+ID_LANGUAGE_MONTHS = "assessment-and-help-language-by-month"
+ID_LANGUAGE_TABLE = "assessment-and-help-language-table"
+ID_MASH_BACKLOG = "assessment-and-help-mash-backlog"
+focus_id = {"type": "area-focus", "area": AREA}
+# The columns each query can narrow to when a breakdown bar is clicked.
+LANGUAGE_FOCUS = ("risk_level", "lpa", "local_authority", "force")
+BACKLOG_FOCUS = ("risk_level", "source", "lpa", "local_authority", "force")
+LANGUAGE_ROWS_SHOWN = 200
+LANGUAGE_CAPTION = (
+    "Missing episodes whose risk assessment uses language that blames the child (the settings' phrase "
+    "list), by month reported and risk level: the episodes the KPI counts."
+)
+BACKLOG_CAPTION = (
+    "MASH referrals received and not completed by the end of the period, by whole days open then, "
+    "and risk level."
+)
 
 
 def layout(**_query):
@@ -31,6 +50,15 @@ def layout(**_query):
         *area_page.layout(AREA, INTRO, BREAKDOWNS),
         html.H2("Children missing 3 or more times in 90 days", className="h5 mt-2"),
         html.Div(id=ID_COHORT),
+        html.H2("Distributions", className="h5 mt-3"),
+        dbc.Row(
+            [
+                area_page.graph_card(ID_LANGUAGE_MONTHS, "flagged language by month", LANGUAGE_CAPTION),
+                area_page.graph_card(ID_MASH_BACKLOG, "MASH open backlog by time open", BACKLOG_CAPTION),
+            ]
+        ),
+        html.H3("Flagged risk-assessment language", className="h6"),
+        dcc.Loading(html.Div(id=ID_LANGUAGE_TABLE), type="circle", delay_show=300),
     ]
 
 
@@ -95,6 +123,157 @@ def update_repeat_cohort(state_data):
     except DataError as exc:
         return dbc.Alert(str(exc), color="danger")
     return cohort_table(cohort, state)
+
+
+def shown_state(state: FilterState, focus: area_page.PageFocus, *, snapshot: bool = False) -> FilterState:
+    """The filter state with the period a month focus narrows to (a snapshot: its last month), for titles."""
+    period = focus.period(state)
+    start = period.end_month if snapshot else period.start_month
+    return FilterState(start, period.end_month, state.force, state.lpa, state.local_authority)
+
+
+def flagged_language(state: FilterState, focus: area_page.PageFocus) -> tuple[pd.DataFrame, dict]:
+    """The flagged episodes of the period (or focus month) under the filters, and the focus applied."""
+    period = focus.period(state)
+    params = dist.focus_params(focus.column, focus.value, LANGUAGE_FOCUS)
+    rows = get_store().run(
+        "assessment/flagged_language",
+        {
+            "period_start": period.period_start,
+            "period_end": period.period_end,
+            **state.filters.as_params(),
+            **params,
+        },
+    )
+    return rows, params
+
+
+def language_table(rows: pd.DataFrame, phrases, *, what: str) -> list:
+    """Flagged episodes, newest first, each with a short excerpt and its phrases marked (pure: rows in).
+
+    Args:
+        rows: rows of ``assessment/flagged_language``.
+        phrases: the settings' language list (what to mark).
+        what: which episodes these are, for the caption.
+    """
+    total = len(rows)
+    caption = (
+        f"{total:,} episode{'s' if total != 1 else ''} with flagged language: {what}."
+        + (f" The latest {LANGUAGE_ROWS_SHOWN} are listed." if total > LANGUAGE_ROWS_SHOWN else "")
+        + " A phrase match cannot see negation (“not missing through choice”): read each in context."
+    )
+    if rows.empty:
+        return [html.P(caption, className="small text-body-secondary"), html.P(figures.EMPTY_MESSAGE)]
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Reported", scope="col"),
+                html.Th("Child (pseudonymous id)", scope="col"),
+                html.Th("Risk level", scope="col"),
+                html.Th("Phrase", scope="col"),
+                html.Th("Excerpt of the risk assessment", scope="col"),
+            ]
+        )
+    )
+    body = []
+    for row in rows.head(LANGUAGE_ROWS_SHOWN).itertuples():
+        excerpt = [
+            html.Mark(text) if is_phrase else text
+            for text, is_phrase in dist.excerpt_segments(row.risk_assessment_text, phrases)
+        ]
+        body.append(
+            html.Tr(
+                [
+                    html.Td(pd.Timestamp(row.reported_at).strftime("%d %b %Y"), className="text-nowrap"),
+                    html.Td(row.child_id),
+                    html.Td(str(row.risk_level).capitalize()),
+                    html.Td(", ".join(row.matched_phrases)),
+                    html.Td(excerpt, className="language-excerpt"),
+                ]
+            )
+        )
+    table = dbc.Table([header, html.Tbody(body)], striped=True, size="sm", responsive=True)
+    return [
+        html.P(caption, className="small text-body-secondary"),
+        html.Div(
+            table,
+            className="table-scroll",
+            tabIndex="0",
+            role="region",
+            **{"aria-label": "Flagged risk-assessment language (scrollable)"},
+        ),
+    ]
+
+
+@dashboard_callback(
+    Output(ID_LANGUAGE_MONTHS, "figure"),
+    Output(ID_MASH_BACKLOG, "figure"),
+    Input(ID_STATE, "data"),
+    Input(focus_id, "data"),
+    action="view assessment_and_help distributions",
+)
+def update_assessment_and_help_distributions(state_data, focus_data):
+    state = require_state(state_data)
+    focus = area_page.PageFocus.from_data(focus_data)
+    period = focus.period(state)
+    store = get_store()
+    language_title = area_page.chart_title(
+        "Missing episodes with flagged risk-assessment language", shown_state(state, focus)
+    )
+    backlog_title = area_page.chart_title(
+        f"MASH referrals open at the end of {month_label(period.end_month)}, by time open",
+        shown_state(state, focus, snapshot=True),
+    )
+    backlog_params = dist.focus_params(focus.column, focus.value, BACKLOG_FOCUS)
+    try:
+        flagged, language_params = flagged_language(state, focus)
+        series = kpi_series(store, "inappropriate_language_count", period, state.filters)
+        backlog = store.run(
+            "assessment/mash_backlog",
+            {"period_end": period.period_end, **state.filters.as_params(), **backlog_params},
+        )
+    except DataError as exc:
+        return figures.empty_figure(language_title, str(exc)), figures.empty_figure(backlog_title, str(exc))
+    # Months outside the data's coverage are left off (a gap, not a zero), as the KPI reads them.
+    covered = [m for m, v in zip(series["month"], series["value"], strict=True) if v is not None]
+    return (
+        dist.language_by_month(
+            flagged,
+            months=covered,
+            title=dist.with_notes(language_title, area_page.group_focus_note(focus, language_params)),
+        ),
+        dist.mash_backlog(
+            backlog, title=dist.with_notes(backlog_title, area_page.group_focus_note(focus, backlog_params))
+        ),
+    )
+
+
+@dashboard_callback(
+    Output(ID_LANGUAGE_TABLE, "children"),
+    Input(ID_STATE, "data"),
+    Input(focus_id, "data"),
+    action="view flagged risk-assessment language records",
+)
+def update_assessment_and_help_language_table(state_data, focus_data):
+    state = require_state(state_data)
+    focus = area_page.PageFocus.from_data(focus_data)
+    try:
+        flagged, params = flagged_language(state, focus)
+    except DataError as exc:
+        return dbc.Alert(str(exc), color="danger")
+    period = focus.period(state)
+    where = ", ".join(
+        part
+        for part in (
+            state.force,
+            f"{state.lpa} LPA" if state.lpa else None,
+            state.local_authority,
+            area_page.group_focus_note(focus, params),
+            period_label(period.start_month, period.end_month),
+        )
+        if part
+    )
+    return language_table(flagged, get_store().settings.language_phrases, what=where)
 
 
 area_page.register(AREA, BREAKDOWNS)

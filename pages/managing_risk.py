@@ -1,8 +1,17 @@
 """The Managing risk page of the six inspection areas."""
 
 import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, html
 
+import figures
+from queries import DataError
 from ui import area_page
+from ui import distribution_figures as dist
+from ui.callbacks import dashboard_callback
+from ui.filters import ID_STATE, FilterState, require_state
+from ui.formatting import month_label
+from ui.state import get_store
 
 INTRO = "Registered sex offenders: ARMS assessments, caseloads, home visits and notification breaches."
 BREAKDOWNS = (
@@ -14,9 +23,59 @@ BREAKDOWNS = (
 AREA = "managing_risk"
 dash.register_page(__name__, path="/managing-risk", name="Managing risk", order=5)
 
+ID_CASELOAD = "managing-risk-manager-caseload"
+focus_id = {"type": "area-focus", "area": AREA}
+# The rso_register columns the caseload query can narrow to when a breakdown bar is clicked.
+CASELOAD_FOCUS = ("lpa", "management", "force")
+CASELOAD_CAPTION = (
+    "Registered sex offenders in the community (not in custody) per offender manager on the register at "
+    "the end of the period's last month, largest caseload first. The line is the caseload target of 50 "
+    "RSOs per offender manager."
+)
+
 
 def layout(**_query):
-    return area_page.layout(AREA, INTRO, BREAKDOWNS)
+    return [
+        *area_page.layout(AREA, INTRO, BREAKDOWNS),
+        html.H2("Distributions", className="h5"),
+        dbc.Row(
+            area_page.graph_card(ID_CASELOAD, "RSOs per offender manager", CASELOAD_CAPTION, height="520px")
+        ),
+    ]
+
+
+@dashboard_callback(
+    Output(ID_CASELOAD, "figure"),
+    Input(ID_STATE, "data"),
+    Input(focus_id, "data"),
+    action="view managing_risk distributions",
+)
+def update_managing_risk_manager_caseload(state_data, focus_data):
+    state = require_state(state_data)
+    focus = area_page.PageFocus.from_data(focus_data)
+    period = focus.period(state)
+    store = get_store()
+    params = dist.focus_params(focus.column, focus.value, CASELOAD_FOCUS)
+    focus_note = area_page.group_focus_note(focus, params)
+    snapshot_state = FilterState(
+        period.end_month, period.end_month, state.force, state.lpa, state.local_authority
+    )
+    title = dist.with_notes(
+        area_page.chart_title(
+            f"RSOs per offender manager at the end of {month_label(period.end_month)}", snapshot_state
+        ),
+        focus_note,
+        *dist.unapplied_filters("rso_register", lpa=state.lpa, local_authority=state.local_authority),
+    )
+    target = store.settings.targets.get("rso_per_offender_manager")
+    try:
+        caseload = store.run(
+            "managing_risk/rso_caseload",
+            {"period_end": period.period_end, **state.filters.as_params(), **params},
+        )
+    except DataError as exc:
+        return figures.empty_figure(title, str(exc))
+    return dist.manager_caseload(caseload, title=title, threshold=target.target if target else None)
 
 
 area_page.register(AREA, BREAKDOWNS)

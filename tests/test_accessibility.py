@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import time
 from functools import cache
 from pathlib import Path
 
@@ -318,7 +319,9 @@ def test_the_records_view_and_a_definition_panel_pass_axe(browser, app_url):
     _wait_rendered(browser, PAGES["/detention"])
     about = browser.find_element(By.CSS_SELECTOR, "[id*='chart-info']")
     browser.execute_script("arguments[0].click()", about)
-    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".popover .definition"))
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".popover.show .definition"))
+    browser.execute_script("document.getAnimations().forEach((a) => a.finish())")
+    time.sleep(0.3)  # the popover fades in: judge its final colours
     severe = [v for v in run_axe(browser) if v["impact"] in FAILING_IMPACTS]
     assert not severe, format_violations(severe, "/detention (About panel open)")
     browser.execute_script("arguments[0].click()", about)

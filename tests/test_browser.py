@@ -15,15 +15,16 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 pytestmark = pytest.mark.browser
 
 # Graphs each page draws: the overview's audit chart; an area's trends (one per
-# KPI) plus its breakdowns.
+# KPI), its breakdowns and its distributions (the hidden peer section adds two
+# more when the data holds a single force).
 PAGES = {
     "/": 1,
-    "/initial-contact": 11 + 4,
-    "/assessment-and-help": 17 + 4,
-    "/investigation": 11 + 4,
+    "/initial-contact": 11 + 4 + 1,
+    "/assessment-and-help": 17 + 4 + 2,
+    "/investigation": 11 + 4 + 2,
     "/decision-making": 5 + 2,
-    "/managing-risk": 12 + 4,
-    "/detention": 12 + 4,
+    "/managing-risk": 12 + 4 + 1,
+    "/detention": 12 + 4 + 1,
     "/data-quality": 3,
 }
 

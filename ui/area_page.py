@@ -18,7 +18,6 @@ from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 import figures
-from data.contract import has_column
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
 from queries import DataError, spc
 from queries.definitions import define
@@ -34,6 +33,7 @@ from queries.kpis import (
     kpi_table,
 )
 from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
+from ui import distribution_figures
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
@@ -57,7 +57,6 @@ GRAPH_CONFIG = {
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
-FILTER_WORDS = {"lpa": "LPA", "local_authority": "local authority"}
 BREAKDOWN_WORDS = {
     "force": "force",
     "lpa": "LPA",
@@ -90,14 +89,8 @@ def status_badge(status: str | None) -> dbc.Badge:
 
 def unapplied_filters(kpi_id: str, state: FilterState) -> list[str]:
     """Filters the user set that the KPI's table cannot apply (metrics.md: the chart says so)."""
-    query = catalog().queries[catalog().kpis[kpi_id].query]
-    notes = []
-    for column in ("lpa", "local_authority"):
-        if getattr(state, column) and not has_column(query.table, column):
-            notes.append(
-                f"{FILTER_WORDS[column]} filter not applied: {query.table} has no {FILTER_WORDS[column]}"
-            )
-    return notes
+    table = catalog().queries[catalog().kpis[kpi_id].query].table
+    return distribution_figures.unapplied_filters(table, lpa=state.lpa, local_authority=state.local_authority)
 
 
 def chart_title(label: str, state: FilterState) -> str:
@@ -334,6 +327,31 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
             is_open=False,
         ),
     ]
+
+
+# --- A page's own charts (distributions): the same card, and the same words for a focus.
+
+
+def graph_card(graph_id: str, name: str, caption: str, *, height: str = "420px", xl: int = 6) -> dbc.Col:
+    """A distribution chart in a card: the graph (named for screen readers) and what it shows."""
+    graph = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": height})
+    body = [
+        html.Div(
+            dcc.Loading(graph, type="circle", delay_show=300),
+            role="figure",
+            **{"aria-label": f"Chart: {name}.", "aria-describedby": f"{graph_id}-caption"},
+        ),
+        html.P(caption, id=f"{graph_id}-caption", className="small text-body-secondary mb-0"),
+    ]
+    return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=xl, className="mb-3")
+
+
+def group_focus_note(focus: PageFocus, params: dict | None) -> str | None:
+    """A title's note on a group focus: applied ("risk level high only") or not, from the query's params."""
+    if not focus.group:
+        return None
+    words = f"{BREAKDOWN_WORDS.get(focus.column, focus.column)} {focus.value}"
+    return f"{words} only" if params and params.get("focus_column") else f"Not narrowed to {words}"
 
 
 # --- Peer comparison: shown when the data holds more than one force.
