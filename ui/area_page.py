@@ -362,12 +362,15 @@ def peer_select_id(area: str) -> str:
     return f"peer-kpi-{area.replace('_', '-')}"
 
 
+def peer_graph_id(area: str, kind: str) -> str:
+    return f"peer-{kind}-{area.replace('_', '-')}"
+
+
 def peer_section(area: str) -> html.Section:
     kpi_ids = area_kpis(area)
     targets = get_store().settings.targets
     default = next((k for k in kpi_ids if k in targets), kpi_ids[0])
     select_id = peer_select_id(area)
-    graph_style = {"height": "420px"}
     return html.Section(
         [
             html.H2("Compared with other forces", className="h5 mt-2"),
@@ -382,8 +385,7 @@ def peer_section(area: str) -> html.Section:
                     [
                         dbc.Label(
                             "KPI to compare",
-                            html_for=str(select_id),
-                            id={"type": "peer-kpi-label", "area": area},
+                            html_for=select_id,
                         ),
                         dbc.Select(
                             id=select_id,
@@ -399,39 +401,15 @@ def peer_section(area: str) -> html.Section:
             ),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                dcc.Loading(
-                                    dcc.Graph(
-                                        id={"type": "peer-bar", "area": area},
-                                        config=GRAPH_CONFIG,
-                                        style=graph_style,
-                                    ),
-                                    delay_show=300,
-                                )
-                            )
-                        ),
-                        xs=12,
-                        xl=6,
-                        className="mb-3",
+                    graph_card(
+                        peer_graph_id(area, "bar"),
+                        "every force's figure, ranked",
+                        "Best first; the dotted line is the figure over every force's records.",
                     ),
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                dcc.Loading(
-                                    dcc.Graph(
-                                        id={"type": "peer-rank", "area": area},
-                                        config=GRAPH_CONFIG,
-                                        style=graph_style,
-                                    ),
-                                    delay_show=300,
-                                )
-                            )
-                        ),
-                        xs=12,
-                        xl=6,
-                        className="mb-3",
+                    graph_card(
+                        peer_graph_id(area, "rank"),
+                        "the selected force's rank month by month",
+                        "1 is the best; forces with no figure in a month are not ranked.",
                     ),
                 ]
             ),
@@ -788,8 +766,8 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
 
     @dashboard_callback(
         Output({"type": "peer-section", "area": area}, "hidden"),
-        Output({"type": "peer-bar", "area": area}, "figure"),
-        Output({"type": "peer-rank", "area": area}, "figure"),
+        Output(peer_graph_id(area, "bar"), "figure"),
+        Output(peer_graph_id(area, "rank"), "figure"),
         Input(ID_STATE, "data"),
         Input(peer_select_id(area), "value"),
         action=f"compare forces {area}",
