@@ -62,6 +62,20 @@ def layout(**_query):
     ]
 
 
+def captioned_scroll_table(caption: str, table, name: str) -> list:
+    """A caption and a table in a scroll region a keyboard can reach (axe: scrollable-region-focusable)."""
+    return [
+        html.P(caption, className="small text-body-secondary"),
+        html.Div(
+            table,
+            className="table-scroll",
+            tabIndex="0",
+            role="region",
+            **{"aria-label": f"{name} (scrollable)"},
+        ),
+    ]
+
+
 def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
     """The repeat-missing cohort at the period end (pseudonymous ids; pure: frame in, components out)."""
     caption = (
@@ -96,16 +110,7 @@ def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
     table = dbc.Table(
         [header, html.Tbody(rows)], striped=True, size="sm", responsive=True, className="repeat-cohort"
     )
-    return [
-        html.P(caption, className="small text-body-secondary"),
-        html.Div(
-            table,
-            className="table-scroll",
-            tabIndex="0",
-            role="region",
-            **{"aria-label": "Repeat-missing cohort (scrollable)"},
-        ),
-    ]
+    return captioned_scroll_table(caption, table, "Repeat-missing cohort")
 
 
 @dashboard_callback(
@@ -193,16 +198,7 @@ def language_table(rows: pd.DataFrame, phrases, *, what: str) -> list:
             )
         )
     table = dbc.Table([header, html.Tbody(body)], striped=True, size="sm", responsive=True)
-    return [
-        html.P(caption, className="small text-body-secondary"),
-        html.Div(
-            table,
-            className="table-scroll",
-            tabIndex="0",
-            role="region",
-            **{"aria-label": "Flagged risk-assessment language (scrollable)"},
-        ),
-    ]
+    return captioned_scroll_table(caption, table, "Flagged risk-assessment language")
 
 
 @dashboard_callback(
