@@ -27,9 +27,9 @@ dash.register_page(__name__, path="/assessment-and-help", name="Assessment and h
 
 
 ID_COHORT = "assessment-and-help-repeat-cohort"
-ID_LANGUAGE_MONTHS = "assessment-and-help-language-by-month"
+ID_LANGUAGE_MONTHS = area_page.chart_graph_id("assessment-and-help-language-by-month")
 ID_LANGUAGE_TABLE = "assessment-and-help-language-table"
-ID_MASH_BACKLOG = "assessment-and-help-mash-backlog"
+ID_MASH_BACKLOG = area_page.chart_graph_id("assessment-and-help-mash-backlog")
 focus_id = {"type": "area-focus", "area": AREA}
 # The columns each query can narrow to when a breakdown bar is clicked.
 LANGUAGE_FOCUS = ("risk_level", "lpa", "local_authority", "force")
@@ -53,8 +53,20 @@ def layout(**_query):
         html.H2("Distributions", className="h5 mt-3"),
         dbc.Row(
             [
-                area_page.graph_card(ID_LANGUAGE_MONTHS, "flagged language by month", LANGUAGE_CAPTION),
-                area_page.graph_card(ID_MASH_BACKLOG, "MASH open backlog by time open", BACKLOG_CAPTION),
+                area_page.graph_card(
+                    ID_LANGUAGE_MONTHS,
+                    "flagged language by month",
+                    LANGUAGE_CAPTION,
+                    records_kpi="inappropriate_language_count",
+                    area=AREA,
+                ),
+                area_page.graph_card(
+                    ID_MASH_BACKLOG,
+                    "MASH open backlog by time open",
+                    BACKLOG_CAPTION,
+                    records_kpi="mash_open_at_end",
+                    area=AREA,
+                ),
             ]
         ),
         html.H3("Flagged risk-assessment language", className="h6"),

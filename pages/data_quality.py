@@ -33,7 +33,7 @@ from queries.quality import (
     rollback_command,
     table_summary,
 )
-from ui.area_page import GRAPH_CONFIG, chart_title
+from ui.area_page import chart_graph_id, chart_title, graph_card
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
@@ -44,9 +44,9 @@ dash.register_page(__name__, path="/data-quality", name="Data quality", order=7)
 
 ID_FILTER_NOTE = "data-quality-filter-note"
 ID_TABLES = "data-quality-tables"
-ID_GAPS_HEATMAP = "data-quality-gaps-heatmap"
-ID_GAPS_TREND = "data-quality-gaps-trend"
-ID_ERRORS_BAR = "data-quality-errors-bar"
+ID_GAPS_HEATMAP = chart_graph_id("data-quality-gaps-heatmap")
+ID_GAPS_TREND = chart_graph_id("data-quality-gaps-trend")
+ID_ERRORS_BAR = chart_graph_id("data-quality-errors-bar")
 ID_ERRORS_TABLE = "data-quality-errors-table"
 ID_CHECK = "data-quality-check"
 ID_RECORDS = "data-quality-records"
@@ -87,10 +87,6 @@ FILTERS_TEXT = (
 
 
 # --- layout (no data is read here) --------------------------------------------------
-
-
-def _graph(graph_id: str, height: str = "360px") -> dcc.Loading:
-    return dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": height}), type="circle")
 
 
 def _gap_rules() -> html.Details:
@@ -135,8 +131,20 @@ def layout(**_query):
         ),
         dbc.Row(
             [
-                dbc.Col(dbc.Card(dbc.CardBody(_graph(ID_GAPS_HEATMAP, "420px"))), xs=12, className="mb-3"),
-                dbc.Col(dbc.Card(dbc.CardBody(_graph(ID_GAPS_TREND, "400px"))), xs=12, className="mb-3"),
+                graph_card(
+                    ID_GAPS_HEATMAP,
+                    "recording gaps by table column and month",
+                    "Each cell: the month's share of records with the time not recorded; worst gaps first.",
+                    height="420px",
+                    xl=12,
+                ),
+                graph_card(
+                    ID_GAPS_TREND,
+                    "recording gaps by month",
+                    "One line per column the contract marks “null = not recorded”.",
+                    height="400px",
+                    xl=12,
+                ),
             ]
         ),
         _gap_rules(),
@@ -149,7 +157,13 @@ def layout(**_query):
         ),
         dbc.Row(
             [
-                dbc.Col(dbc.Card(dbc.CardBody(_graph(ID_ERRORS_BAR, "420px"))), xs=12, className="mb-3"),
+                graph_card(
+                    ID_ERRORS_BAR,
+                    "data errors by check",
+                    "Records found by each check in the period; the table below splits them by month.",
+                    height="420px",
+                    xl=12,
+                ),
                 dbc.Col(
                     dbc.Card(
                         dbc.CardBody(

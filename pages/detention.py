@@ -24,7 +24,7 @@ BREAKDOWNS = (
 AREA = "detention"
 dash.register_page(__name__, path="/detention", name="Detention", order=6)
 
-ID_AA_DELAY = "detention-aa-delay-by-suite"
+ID_AA_DELAY = area_page.chart_graph_id("detention-aa-delay-by-suite")
 focus_id = {"type": "area-focus", "area": AREA}
 # The custody_detentions columns the AA delay query can narrow to when a breakdown bar is clicked.
 AA_DELAY_FOCUS = ("custody_suite", "lpa", "force")
@@ -42,7 +42,12 @@ def layout(**_query):
         html.H2("Distributions", className="h5"),
         dbc.Row(
             area_page.graph_card(
-                ID_AA_DELAY, "appropriate adult delay by custody suite", AA_DELAY_CAPTION, height="460px"
+                ID_AA_DELAY,
+                "appropriate adult delay by custody suite",
+                AA_DELAY_CAPTION,
+                height="460px",
+                records_kpi="aa_delay_median_min",
+                area=AREA,
             )
         ),
     ]

@@ -25,7 +25,7 @@ BREAKDOWNS = (
 AREA = "initial_contact"
 dash.register_page(__name__, path="/initial-contact", name="Initial contact", order=1)
 
-ID_ARRIVAL = "initial-contact-arrival-distribution"
+ID_ARRIVAL = area_page.chart_graph_id("initial-contact-arrival-distribution")
 # 5-minute bins line up with the grade targets (15 and 20 min); arrivals after
 # 2 hours (mostly grades 3-5) share the last bin.
 ARRIVAL_BIN_MIN = 5
@@ -47,7 +47,13 @@ def layout(**_query):
         html.H2("Distributions", className="h5"),
         dbc.Row(
             area_page.graph_card(
-                ID_ARRIVAL, "arrival times by call grade", ARRIVAL_CAPTION, height="560px", xl=8
+                ID_ARRIVAL,
+                "arrival times by call grade",
+                ARRIVAL_CAPTION,
+                height="560px",
+                xl=8,
+                records_kpi="arrival_median_min",
+                area=AREA,
             )
         ),
     ]

@@ -26,8 +26,8 @@ BREAKDOWNS = (
 AREA = "investigation"
 dash.register_page(__name__, path="/investigation", name="Investigation", order=3)
 
-ID_IMPACT_CASELOAD = "investigation-impact-caseload"
-ID_DRIFT = "investigation-drift-by-team"
+ID_IMPACT_CASELOAD = area_page.chart_graph_id("investigation-impact-caseload")
+ID_DRIFT = area_page.chart_graph_id("investigation-drift-by-team")
 focus_id = {"type": "area-focus", "area": AREA}
 # The investigations columns the drift query can narrow to when a breakdown bar is clicked.
 DRIFT_FOCUS = ("team", "category", "risk_level", "lpa", "force")
@@ -52,9 +52,16 @@ def layout(**_query):
                     "IMPACT caseload and officers by month",
                     IMPACT_CAPTION,
                     height="460px",
+                    records_kpi="impact_open_cases",
+                    area=AREA,
                 ),
                 area_page.graph_card(
-                    ID_DRIFT, "drifting investigations by team", DRIFT_CAPTION, height="460px"
+                    ID_DRIFT,
+                    "drifting investigations by team",
+                    DRIFT_CAPTION,
+                    height="460px",
+                    records_kpi="investigations_drifting",
+                    area=AREA,
                 ),
             ]
         ),

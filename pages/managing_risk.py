@@ -23,7 +23,7 @@ BREAKDOWNS = (
 AREA = "managing_risk"
 dash.register_page(__name__, path="/managing-risk", name="Managing risk", order=5)
 
-ID_CASELOAD = "managing-risk-manager-caseload"
+ID_CASELOAD = area_page.chart_graph_id("managing-risk-manager-caseload")
 focus_id = {"type": "area-focus", "area": AREA}
 # The rso_register columns the caseload query can narrow to when a breakdown bar is clicked.
 CASELOAD_FOCUS = ("lpa", "management", "force")
@@ -39,7 +39,14 @@ def layout(**_query):
         *area_page.layout(AREA, INTRO, BREAKDOWNS),
         html.H2("Distributions", className="h5"),
         dbc.Row(
-            area_page.graph_card(ID_CASELOAD, "RSOs per offender manager", CASELOAD_CAPTION, height="520px")
+            area_page.graph_card(
+                ID_CASELOAD,
+                "RSOs per offender manager",
+                CASELOAD_CAPTION,
+                height="520px",
+                records_kpi="rso_count",
+                area=AREA,
+            )
         ),
     ]
 

@@ -682,8 +682,8 @@ def test_layout_reads_no_data_and_callbacks_fill_it(page, data_dir, monkeypatch)
     layout = str(page.layout())
     for component_id in (
         page.ID_TABLES,
-        page.ID_GAPS_HEATMAP,
-        page.ID_ERRORS_BAR,
+        page.ID_GAPS_HEATMAP["graph"],
+        page.ID_ERRORS_BAR["graph"],
         page.ID_CHECK,
         page.ID_HISTORY,
     ):

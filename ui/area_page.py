@@ -35,6 +35,7 @@ from queries.kpis import (
 from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
 from ui import distribution_figures
 from ui.callbacks import dashboard_callback
+from ui.figure_table import figure_table
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
 from ui.records import records_grid
@@ -332,18 +333,83 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
 # --- A page's own charts (distributions): the same card, and the same words for a focus.
 
 
-def graph_card(graph_id: str, name: str, caption: str, *, height: str = "420px", xl: int = 6) -> dbc.Col:
-    """A distribution chart in a card: the graph (named for screen readers) and what it shows."""
+def chart_graph_id(name: str) -> dict:
+    """The id of a page's own chart: pattern-matched, so one callback serves every chart's Table view."""
+    return {"type": "page-graph", "graph": name}
+
+
+def graph_card(
+    graph_id: dict,
+    name: str,
+    caption: str,
+    *,
+    height: str = "420px",
+    xl: int = 6,
+    records_kpi: str | None = None,
+    area: str | None = None,
+) -> dbc.Col:
+    """A page's own chart in a card: Table (its numbers) and, given a KPI, Records; named for screen readers.
+
+    Args:
+        graph_id: from :func:`chart_graph_id`.
+        name: what the chart shows, for its accessible name.
+        caption: one sentence under the chart.
+        records_kpi, area: the KPI whose rows lie behind the chart, and the page's area (its records dialog).
+    """
+    key = graph_id["graph"]
+    buttons = [
+        dbc.Button(
+            "Table",
+            id={"type": "page-graph-table-button", "graph": key},
+            color="link",
+            size="sm",
+            className="px-1",
+            title="Show the numbers as a table",
+        )
+    ]
+    if records_kpi and area:
+        buttons.append(
+            dbc.Button(
+                "Records",
+                id={"type": "chart-records", "area": area, "chart": key, "kpi": records_kpi},
+                color="link",
+                size="sm",
+                className="px-1",
+                title="The pseudonymised records behind this chart",
+            )
+        )
     graph = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": height})
     body = [
+        html.Div(buttons, className="chart-toolbar d-flex justify-content-end gap-1"),
         html.Div(
             dcc.Loading(graph, type="circle", delay_show=300),
             role="figure",
-            **{"aria-label": f"Chart: {name}.", "aria-describedby": f"{graph_id}-caption"},
+            **{"aria-label": f"Chart: {name}.", "aria-describedby": f"{key}-caption"},
         ),
-        html.P(caption, id=f"{graph_id}-caption", className="small text-body-secondary mb-0"),
+        dbc.Collapse(
+            html.Div(id={"type": "page-graph-table", "graph": key}),
+            id={"type": "page-graph-table-collapse", "graph": key},
+            is_open=False,
+        ),
+        html.P(caption, id=f"{key}-caption", className="small text-body-secondary mb-0"),
     ]
-    return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=xl, className="mb-3")
+    return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=xl, className="mb-3", id=f"chart-{key}")
+
+
+@dashboard_callback(
+    Output({"type": "page-graph-table-collapse", "graph": MATCH}, "is_open"),
+    Output({"type": "page-graph-table", "graph": MATCH}, "children"),
+    Input({"type": "page-graph-table-button", "graph": MATCH}, "n_clicks"),
+    Input({"type": "page-graph", "graph": MATCH}, "figure"),
+    State({"type": "page-graph-table-collapse", "graph": MATCH}, "is_open"),
+    action="show chart table",
+    prevent_initial_call=True,
+)
+def toggle_page_graph_table(n_clicks, figure, is_open):
+    """Open or close a chart's table; an open table follows the chart when the filters change."""
+    opening = ctx.triggered_id is not None and ctx.triggered_id.get("type") == "page-graph-table-button"
+    now_open = (not is_open) if opening and n_clicks else bool(is_open)
+    return now_open, figure_table(figure) if now_open else None
 
 
 def group_focus_note(focus: PageFocus, params: dict | None) -> str | None:
@@ -362,8 +428,8 @@ def peer_select_id(area: str) -> str:
     return f"peer-kpi-{area.replace('_', '-')}"
 
 
-def peer_graph_id(area: str, kind: str) -> str:
-    return f"peer-{kind}-{area.replace('_', '-')}"
+def peer_graph_id(area: str, kind: str) -> dict:
+    return chart_graph_id(f"peer-{kind}-{area.replace('_', '-')}")
 
 
 def peer_section(area: str) -> html.Section:
