@@ -371,30 +371,67 @@ AUDIT_GRADE_COLOURS = {
 }
 
 
-def audit_grades_figure(audits: pd.DataFrame, *, title: str) -> go.Figure:
-    """Case audits by grade and month, as stacked bars (months with no audit left empty).
+def stacked_monthly_figure(
+    rows: pd.DataFrame, *, key: str, series: dict[str, tuple[str, str]], title: str, y_title: str
+) -> go.Figure:
+    """Counts by month stacked by category (months with nothing left empty).
 
     Args:
-        audits: long rows with ``month``, ``kpi_id`` (audit_good...), ``value``.
+        rows: long rows with ``month``, the ``key`` column and ``value``.
+        key: the column naming each row's category.
+        series: category -> (legend name, colour), in stacking order.
     """
-    shown = audits[audits["kpi_id"].isin(AUDIT_GRADE_COLOURS)]
+    shown = rows[rows[key].isin(series)] if not rows.empty else rows
     if shown.empty or not any(_is_number(v) and v > 0 for v in shown["value"]):
         return empty_figure(title)
-    fig = go.Figure(layout={"template": TEMPLATE, "title": {"text": title}, "barmode": "stack"})
-    for kpi_id, (name, colour) in AUDIT_GRADE_COLOURS.items():
-        rows = shown[shown["kpi_id"] == kpi_id]
+    layout = title_layout(title)
+    layout["barmode"] = "stack"
+    fig = go.Figure(layout=layout)
+    for category, (name, colour) in series.items():
+        picked = shown[shown[key] == category]
         fig.add_trace(
             go.Bar(
-                x=pd.to_datetime(rows["month"], format="%Y-%m"),
-                y=[v if _is_number(v) else None for v in rows["value"]],
+                x=pd.to_datetime(picked["month"], format="%Y-%m"),
+                y=[v if _is_number(v) else None for v in picked["value"]],
                 name=name,
                 marker_color=colour,
                 hovertemplate=f"%{{x|%b %Y}}: %{{y}} {name.lower()}<extra></extra>",
             )
         )
-    fig.update_yaxes(title_text="cases audited")
+    fig.update_yaxes(title_text=y_title)
     fig.update_xaxes(tickformat="%b %Y")
     return fig
+
+
+def audit_grades_figure(audits: pd.DataFrame, *, title: str) -> go.Figure:
+    """Case audits by grade and month, as stacked bars.
+
+    Args:
+        audits: long rows with ``month``, ``kpi_id`` (audit_good...), ``value``.
+    """
+    return stacked_monthly_figure(
+        audits, key="kpi_id", series=AUDIT_GRADE_COLOURS, title=title, y_title="cases audited"
+    )
+
+
+BREACH_OUTCOME_COLOURS = {
+    "words of advice": ("Words of advice", OKABE_ITO[1]),
+    "cautioned": ("Cautioned", OKABE_ITO[4]),
+    "charged": ("Charged", OKABE_ITO[0]),
+    "no further action": ("No further action", OKABE_ITO[7]),
+    "ongoing": ("Ongoing", "#adb5bd"),
+}
+
+
+def breach_outcomes_figure(breaches: pd.DataFrame, *, title: str) -> go.Figure:
+    """Breaches of notification requirements by month, stacked by outcome.
+
+    Args:
+        breaches: long rows with ``month``, ``group`` (the outcome), ``value`` (breaches).
+    """
+    return stacked_monthly_figure(
+        breaches, key="group", series=BREACH_OUTCOME_COLOURS, title=title, y_title="breaches recorded"
+    )
 
 
 def peer_bar(

@@ -19,6 +19,7 @@ INTRO = "Missing children, return home interviews, risk-assessment language, the
 BREAKDOWNS = (
     ("missing_episodes", "risk_level"),
     ("missing_deploy_delay_median_min", "risk_level"),
+    ("missing_ratification_delay_median_min", "risk_level"),
     ("mash_open_at_end", "risk_level"),
     ("strategy_held_pct", "local_authority"),
 )

@@ -2,10 +2,12 @@
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, html
 
 import figures
 from queries import DataError
+from queries.kpis import kpi_table
 from ui import area_page
 from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
@@ -24,6 +26,11 @@ AREA = "managing_risk"
 dash.register_page(__name__, path="/managing-risk", name="Managing risk", order=5)
 
 ID_CASELOAD = area_page.chart_graph_id("managing-risk-manager-caseload")
+ID_OUTCOMES = area_page.chart_graph_id("managing-risk-breach-outcomes")
+OUTCOMES_CAPTION = (
+    "Breaches recorded each month by their outcome; the review found most closed by words of advice, "
+    "and many without a ViSOR entry."
+)
 focus_id = {"type": "area-focus", "area": AREA}
 # The rso_register columns the caseload query can narrow to when a breakdown bar is clicked.
 CASELOAD_FOCUS = ("lpa", "management", "force")
@@ -39,16 +46,44 @@ def layout(**_query):
         *area_page.layout(AREA, INTRO, BREAKDOWNS),
         html.H2("Distributions", className="h5"),
         dbc.Row(
-            area_page.graph_card(
-                ID_CASELOAD,
-                "RSOs per offender manager",
-                CASELOAD_CAPTION,
-                height="520px",
-                records_kpi="rso_count",
-                area=AREA,
-            )
+            [
+                area_page.graph_card(
+                    ID_CASELOAD,
+                    "RSOs per offender manager",
+                    CASELOAD_CAPTION,
+                    height="520px",
+                    records_kpi="rso_count",
+                    area=AREA,
+                ),
+                area_page.graph_card(
+                    ID_OUTCOMES,
+                    "breaches by outcome and month",
+                    OUTCOMES_CAPTION,
+                    height="520px",
+                    records_kpi="breaches",
+                    area=AREA,
+                ),
+            ]
         ),
     ]
+
+
+@dashboard_callback(
+    Output(ID_OUTCOMES, "figure"),
+    Input(ID_STATE, "data"),
+    action="view managing_risk breach outcomes",
+)
+def update_managing_risk_breach_outcomes(state_data):
+    state = require_state(state_data)
+    title = area_page.chart_title("Breaches by outcome", state)
+    try:
+        monthly = kpi_table(
+            get_store(), state.period, state.filters, monthly=True, breakdown="outcome", kpi_ids=["breaches"]
+        )
+    except DataError as exc:
+        return figures.empty_figure(title, str(exc))
+    monthly = monthly.assign(month=pd.to_datetime(monthly["window_start"]).dt.strftime("%Y-%m"))
+    return figures.breach_outcomes_figure(monthly, title=title)
 
 
 @dashboard_callback(

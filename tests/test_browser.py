@@ -20,10 +20,10 @@ pytestmark = pytest.mark.browser
 PAGES = {
     "/": 1,
     "/initial-contact": 11 + 4 + 1,
-    "/assessment-and-help": 17 + 4 + 2,
+    "/assessment-and-help": 17 + 5 + 2,
     "/investigation": 11 + 4 + 2,
     "/decision-making": 5 + 2,
-    "/managing-risk": 12 + 4 + 1,
+    "/managing-risk": 12 + 4 + 2,
     "/detention": 12 + 4 + 1,
     "/data-quality": 3,
 }

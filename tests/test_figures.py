@@ -68,3 +68,25 @@ def test_audit_grades_stacked_and_empty():
     fig = figures.audit_grades_figure(rows, title="Case audit grades")
     assert [t.name for t in fig.data] == ["Good", "Requires improvement", "Inadequate"]
     assert _has_empty_message(figures.audit_grades_figure(rows.assign(value=0.0), title="t"))
+
+
+def test_breach_outcomes_stack_by_outcome_in_a_fixed_order():
+    rows = pd.DataFrame(
+        {
+            "month": ["2022-01", "2022-01", "2022-02"],
+            "group": ["charged", "words of advice", "words of advice"],
+            "value": [1.0, 3.0, 2.0],
+        }
+    )
+    fig = figures.breach_outcomes_figure(rows, title="Breaches by outcome")
+    assert fig.layout.barmode == "stack"
+    assert [t.name for t in fig.data] == [
+        "Words of advice",
+        "Cautioned",
+        "Charged",
+        "No further action",
+        "Ongoing",
+    ]
+    assert list(fig.data[0].y) == [3.0, 2.0]
+    empty = figures.breach_outcomes_figure(rows.assign(value=0.0), title="t")
+    assert figures.EMPTY_MESSAGE in empty.layout.annotations[0].text
