@@ -112,8 +112,8 @@ def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
         html.Tr(
             [
                 html.Td(row.child_id),
-                html.Td(f"{row.episodes:,}", className="text-end"),
-                html.Td(f"{row.high_risk_episodes:,}", className="text-end"),
+                html.Td(f"{row.episodes:,.0f}", className="text-end"),
+                html.Td(f"{row.high_risk_episodes:,.0f}", className="text-end"),
                 html.Td(pd.Timestamp(row.last_reported_at).strftime("%d %b %Y %H:%M")),
                 html.Td("Yes" if row.is_referred else "No — not referred"),
             ]
