@@ -157,9 +157,13 @@ def matrix_table(summary: pd.DataFrame, search: str, spc_results: dict | None = 
                 html.Tr(
                     [
                         html.Th(dcc.Link(row["label"], href=href), scope="row", className="fw-normal"),
-                        html.Td(format_value(row["value"], row["unit"]), className="text-end fw-semibold"),
                         html.Td(
-                            format_target(row["target"], row["comparison"], row["unit"]), className="text-end"
+                            format_value(row["value"], row["unit"]),
+                            className="text-end fw-semibold text-nowrap",
+                        ),
+                        html.Td(
+                            format_target(row["target"], row["comparison"], row["unit"]),
+                            className="text-end text-nowrap",
                         ),
                         html.Td(status_badge(row["status"])),
                         html.Td(
