@@ -207,3 +207,26 @@ def test_a_drill_down_click_narrows_the_page(browser, app_url):
         lambda d: not any(a.is_displayed() for a in d.find_elements(By.CSS_SELECTOR, ".alert-info"))
     )
     assert _severe_console_errors(browser) == []
+
+
+def _top_of(browser, element_id: str):
+    """The element's distance from the top of the viewport (None until it exists)."""
+    return browser.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.getBoundingClientRect().top : null",
+        element_id,
+    )
+
+
+def test_an_exception_link_opens_the_page_at_its_chart(browser, app_url):
+    browser.get(app_url + "/?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, PAGES["/"])
+    href = WebDriverWait(browser, 20).until(
+        lambda d: d.execute_script("const a = document.querySelector('.exceptions a'); return a && a.href")
+    )
+    assert "#chart-trend-" in href and "force=Dorset" in href
+    browser.get(href)
+    chart_id = href.split("#", 1)[1]
+    WebDriverWait(browser, 20).until(lambda d: (top := _top_of(d, chart_id)) is not None and abs(top) <= 3)
+    _wait_rendered(browser, 1)
+    time.sleep(2)  # the cards above it have filled in: the chart is still in view
+    assert abs(_top_of(browser, chart_id)) <= 3
