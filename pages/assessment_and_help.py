@@ -10,7 +10,7 @@ from queries import DataError
 from queries.kpis import kpi_series
 from ui import area_page
 from ui import distribution_figures as dist
-from ui.callbacks import dashboard_callback
+from ui.callbacks import audit_detail, dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label, period_label
 from ui.state import get_store
@@ -133,6 +133,7 @@ def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
 )
 def update_repeat_cohort(state_data):
     state = require_state(state_data)
+    audit_detail(filters=state.to_search())
     try:
         cohort = get_store().run(
             "assessment/repeat_missing_cohort",
@@ -266,6 +267,7 @@ def update_assessment_and_help_distributions(state_data, focus_data):
 def update_assessment_and_help_language_table(state_data, focus_data):
     state = require_state(state_data)
     focus = area_page.PageFocus.from_data(focus_data)
+    audit_detail(filters=state.to_search(), focus=focus.words())
     try:
         flagged, params = flagged_language(state, focus)
     except DataError as exc:

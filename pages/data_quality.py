@@ -34,7 +34,7 @@ from queries.quality import (
     table_summary,
 )
 from ui.area_page import chart_graph_id, chart_title, graph_card
-from ui.callbacks import dashboard_callback
+from ui.callbacks import audit_detail, dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
 from ui.records import MAX_ROWS, records_grid
@@ -776,6 +776,7 @@ def update_data_quality(state_data, chosen_check):
 )
 def update_error_records(check_id, state_data):
     state = require_state(state_data)
+    audit_detail(check=check_id, filters=state.to_search())
     if check_id not in CHECKS:
         return html.P("Choose a check to see its records.")
     try:

@@ -22,7 +22,7 @@ from queries.summary import (
     recommendation_status,
 )
 from ui.area_page import AREA_PATHS, chart_title, status_badge
-from ui.callbacks import dashboard_callback
+from ui.callbacks import audit_detail, dashboard_callback
 from ui.filters import ID_STATE, require_state
 from ui.formatting import format_change, format_target, format_value, month_label
 from ui.spc_badges import assurance_badge, variation_badge
@@ -245,6 +245,7 @@ def recommendations_table(
 )
 def update_overview(state_data):
     state = require_state(state_data)
+    audit_detail(filters=state.to_search())
     store = get_store()
     recommendations = load_recommendations()
     matrix_kpis = kpis_with_target(store)

@@ -34,7 +34,7 @@ from queries.kpis import (
 )
 from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
 from ui import distribution_figures
-from ui.callbacks import dashboard_callback
+from ui.callbacks import audit_detail, dashboard_callback
 from ui.figure_table import figure_table
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
@@ -763,6 +763,7 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
     def update_area(state_data, focus_data):
         state = require_state(state_data)
         focus = PageFocus.from_data(focus_data)
+        audit_detail(filters=state.to_search(), focus=focus.words())
         store = get_store()
         try:
             summary = kpi_summary(store, focus.period(state), state.filters, with_target, focus=focus.group)
@@ -869,6 +870,7 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         state = require_state(state_data)
         focus = PageFocus.from_data(focus_data)
         kpi_id = trigger["kpi"]
+        audit_detail(kpi=kpi_id, filters=state.to_search(), focus=focus.words())
         return True, *records_view(kpi_id, state, focus)
 
     show_records.__name__ = f"show_{area}_records"

@@ -8,6 +8,7 @@ login issue adds the role check here, and no callback changes.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import getpass
 import logging
@@ -16,6 +17,15 @@ import time
 import dash
 
 audit_log = logging.getLogger("audit")
+# What a callback adds to its audit line (which records, which filters), set by audit_detail().
+_details: contextvars.ContextVar[dict | None] = contextvars.ContextVar("audit_details", default=None)
+
+
+def audit_detail(**fields) -> None:
+    """Add fields to the audit line of the running callback (e.g. the KPI whose records were shown)."""
+    details = _details.get()
+    if details is not None:
+        details.update({k: v for k, v in fields.items() if v not in (None, "")})
 
 
 def current_user() -> str:
@@ -50,13 +60,19 @@ def dashboard_callback(*dependencies, action: str, **kwargs):
             user = current_user()
             authorize(user, action)
             started = time.perf_counter()
-            result = func(*args, **kw)
+            token = _details.set({})
+            try:
+                result = func(*args, **kw)
+                details = _details.get() or {}
+            finally:
+                _details.reset(token)
             audit_log.info(
-                "user=%s action=%s callback=%s ms=%.1f",
+                "user=%s action=%s callback=%s ms=%.1f%s",
                 user,
                 action,
                 func.__name__,
                 (time.perf_counter() - started) * 1000,
+                "".join(f" {key}={value!r}" for key, value in details.items()),
             )
             return result
 
