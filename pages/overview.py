@@ -100,7 +100,16 @@ def exceptions_list(found: list[KpiException], search: str, month: str):
             "is at risk.",
             className="mb-0",
         )
-    sections = []
+    needing = sum(1 for e in found if e.needs_attention)
+    sections = [
+        html.P(
+            [
+                html.Strong(f"{needing} KPI{'s' if needing != 1 else ''} need attention"),
+                f" in {month_label(month)}; {len(found) - needing} improving.",
+            ],
+            className="mb-1",
+        )
+    ]
     for area in dict.fromkeys(e.area for e in found):
         in_area = [e for e in found if e.area == area]
         attention = [e for e in in_area if e.needs_attention]
