@@ -22,25 +22,16 @@ scoped as (
     where ($lpa is null or lpa = $lpa)
       and ($local_authority is null or local_authority = $local_authority)
 ),
-coverage as (
-    select case when $breakdown = 'force' then force else 'all' end as grp,
-        min(date_trunc('month', reported_at)) as first_month,
-        max(date_trunc('month', reported_at)) as last_month
-    from in_force
-    group by all
-),
-groups as (
-    select 'all' as grp where $breakdown = 'none'
-    union
-    select distinct grp from scoped where $breakdown <> 'none'
-),
+-- Each window x group. Event KPIs need in_force (the force filter only,
+-- metrics.md) to have reported_at months overlapping the window; snapshot KPIs,
+-- the window's last month within its months.
 frame as (
-    select w.window_start, w.window_end, g.grp,
-        covers_event(c.first_month, c.last_month, w.window_start, w.window_end) as is_event_covered,
-        covers_snapshot(c.first_month, c.last_month, w.window_end) as is_snapshot_covered
-    from kpi_windows($period_start, $period_end, $monthly) w
-    cross join groups g
-    left join coverage c on c.grp = case when $breakdown = 'force' then g.grp else 'all' end
+    select f.*,
+        covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_event_covered,
+        covers_snapshot(c.first_month, c.last_month, f.window_end) as is_snapshot_covered
+    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    left join month_coverage('in_force', reported_at, $breakdown) c
+      on c.grp = coverage_group($breakdown, f.grp)
 ),
 events as (
     select event_window(reported_at, $period_start, $monthly) as window_start, grp,
@@ -114,9 +105,5 @@ kpis as (
     from frame f
     left join repeat_children r on r.window_start = f.window_start and r.grp = f.grp
 )
-select window_start, grp as "group", kpi_id, is_covered,
-    case when is_covered then numerator end as numerator,
-    case when is_covered then denominator end as denominator,
-    case when is_covered then value end as value
-from kpis
-order by window_start, "group", kpi_id
+-- Figures of uncovered windows are nulled; rows ordered by window, group, kpi.
+select * from kpi_output('kpis')

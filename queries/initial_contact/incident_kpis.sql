@@ -24,26 +24,13 @@ scoped as (
     where ($lpa is null or lpa = $lpa)
       and ($local_authority is null or local_authority = $local_authority)
 ),
--- Coverage is taken over the force filter only (metrics.md), per force when
--- the breakdown is by force so that each force is judged on its own months.
-coverage as (
-    select case when $breakdown = 'force' then force else 'all' end as grp,
-        min(date_trunc('month', received_at)) as first_month,
-        max(date_trunc('month', received_at)) as last_month
-    from in_force
-    group by all
-),
-groups as (
-    select 'all' as grp where $breakdown = 'none'
-    union
-    select distinct grp from scoped where $breakdown <> 'none'
-),
+-- Each window x group, covered when in_force (the force filter only,
+-- metrics.md) has received_at months overlapping the window.
 frame as (
-    select w.window_start, w.window_end, g.grp,
-        covers_event(c.first_month, c.last_month, w.window_start, w.window_end) as is_covered
-    from kpi_windows($period_start, $period_end, $monthly) w
-    cross join groups g
-    left join coverage c on c.grp = case when $breakdown = 'force' then g.grp else 'all' end
+    select f.*, covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_covered
+    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    left join month_coverage('in_force', received_at, $breakdown) c
+      on c.grp = coverage_group($breakdown, f.grp)
 ),
 events as (
     select event_window(received_at, $period_start, $monthly) as window_start, grp,
@@ -88,9 +75,5 @@ kpis as (
     from frame f
     left join events e on e.window_start = f.window_start and e.grp = f.grp
 )
-select window_start, grp as "group", kpi_id, is_covered,
-    case when is_covered then numerator end as numerator,
-    case when is_covered then denominator end as denominator,
-    case when is_covered then value end as value
-from kpis
-order by window_start, "group", kpi_id
+-- Figures of uncovered windows are nulled; rows ordered by window, group, kpi.
+select * from kpi_output('kpis')

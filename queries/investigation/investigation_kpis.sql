@@ -23,38 +23,27 @@ scoped as (
     from in_force
     where $lpa is null or lpa = $lpa
 ),
-coverage as (
-    select case when $breakdown = 'force' then force else 'all' end as grp,
-        min(date_trunc('month', opened_at)) as first_month,
-        max(date_trunc('month', opened_at)) as last_month
-    from in_force
-    group by all
+-- Reviews are matched by crime_id whatever their force (so they are read
+-- whole below), but the table's coverage is taken over the forces in the
+-- filter like every table's.
+reviews_in_force as (
+    select * from investigation_reviews where $force is null or force = $force
 ),
--- Reviews are matched by crime_id whatever their force, but the table's
--- coverage is taken over the forces in the filter like every table's.
-review_coverage as (
-    select case when $breakdown = 'force' then force else 'all' end as grp,
-        min(date_trunc('month', reviewed_at)) as first_month,
-        max(date_trunc('month', reviewed_at)) as last_month
-    from investigation_reviews
-    where $force is null or force = $force
-    group by all
-),
-groups as (
-    select 'all' as grp where $breakdown = 'none'
-    union
-    select distinct grp from scoped where $breakdown <> 'none'
-),
+-- Each window x group. Event KPIs need in_force (the force filter only,
+-- metrics.md) to have opened_at months overlapping the window; snapshot KPIs,
+-- the window's last month within its months; drift, within both tables'
+-- months (a missing review means nothing where reviews were not extracted).
 frame as (
-    select w.window_start, w.window_end, g.grp,
-        covers_event(c.first_month, c.last_month, w.window_start, w.window_end) as is_event_covered,
-        covers_snapshot(c.first_month, c.last_month, w.window_end) as is_snapshot_covered,
-        covers_snapshot(c.first_month, c.last_month, w.window_end)
-            and covers_snapshot(rc.first_month, rc.last_month, w.window_end) as is_drift_covered
-    from kpi_windows($period_start, $period_end, $monthly) w
-    cross join groups g
-    left join coverage c on c.grp = case when $breakdown = 'force' then g.grp else 'all' end
-    left join review_coverage rc on rc.grp = case when $breakdown = 'force' then g.grp else 'all' end
+    select f.*,
+        covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_event_covered,
+        covers_snapshot(c.first_month, c.last_month, f.window_end) as is_snapshot_covered,
+        covers_snapshot(c.first_month, c.last_month, f.window_end)
+            and covers_snapshot(rc.first_month, rc.last_month, f.window_end) as is_drift_covered
+    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    left join month_coverage('in_force', opened_at, $breakdown) c
+      on c.grp = coverage_group($breakdown, f.grp)
+    left join month_coverage('reviews_in_force', reviewed_at, $breakdown) rc
+      on rc.grp = coverage_group($breakdown, f.grp)
 ),
 opened as (
     select event_window(opened_at, $period_start, $monthly) as window_start, grp,
@@ -154,9 +143,5 @@ kpis as (
     from frame f
     left join open_at_end oe on oe.window_start = f.window_start and oe.grp = f.grp
 )
-select window_start, grp as "group", kpi_id, is_covered,
-    case when is_covered then numerator end as numerator,
-    case when is_covered then denominator end as denominator,
-    case when is_covered then value end as value
-from kpis
-order by window_start, "group", kpi_id
+-- Figures of uncovered windows are nulled; rows ordered by window, group, kpi.
+select * from kpi_output('kpis')

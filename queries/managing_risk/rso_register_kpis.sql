@@ -24,23 +24,21 @@ scoped as (
     from in_force
     where $lpa is null or lpa = $lpa
 ),
+-- A register is a monthly snapshot, so coverage is the set of months that
+-- have rows, not a first..last range (month_coverage): a gap is uncovered.
 coverage_months as (
-    select distinct case when $breakdown = 'force' then force else 'all' end as grp, snapshot_month
+    select distinct coverage_group($breakdown, force) as grp, snapshot_month
     from in_force
 ),
-groups as (
-    select 'all' as grp where $breakdown = 'none'
-    union
-    select distinct grp from scoped where $breakdown <> 'none'
-),
+-- Each window x group, read from the snapshot of the window's last month and
+-- covered when that month has rows.
 frame as (
-    select w.window_start, w.window_end, (w.window_end - interval 1 month)::date as snapshot_month, g.grp,
+    select f.*, (f.window_end - interval 1 month)::date as snapshot_month,
         cm.snapshot_month is not null as is_covered
-    from kpi_windows($period_start, $period_end, $monthly) w
-    cross join groups g
+    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
     left join coverage_months cm
-      on cm.grp = case when $breakdown = 'force' then g.grp else 'all' end
-     and cm.snapshot_month = (w.window_end - interval 1 month)::date
+      on cm.grp = coverage_group($breakdown, f.grp)
+     and cm.snapshot_month = (f.window_end - interval 1 month)::date
 ),
 snapshot_rows as (
     select f.window_start, f.window_end::date as next_month_start, f.grp, s.*
@@ -111,9 +109,5 @@ kpis as (
     left join manager_caseload mc on mc.window_start = f.window_start and mc.grp = f.grp
     left join per_officer po on po.window_start = f.window_start and po.grp = f.grp
 )
-select window_start, grp as "group", kpi_id, is_covered,
-    case when is_covered then numerator end as numerator,
-    case when is_covered then denominator end as denominator,
-    case when is_covered then value end as value
-from kpis
-order by window_start, "group", kpi_id
+-- Figures of uncovered windows are nulled; rows ordered by window, group, kpi.
+select * from kpi_output('kpis')
