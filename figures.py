@@ -46,6 +46,19 @@ TEMPLATE = go.layout.Template(
 UNIT_AXIS = {"pct": "%", "count": "count", "min": "minutes", "days": "days", "ratio": "per officer"}
 
 
+def _add_target_line(fig: go.Figure, target: float, unit: str, *, vertical: bool = False) -> None:
+    """The target as a dashed, labelled line (across a trend, or up a bar chart)."""
+    style = {
+        "line": {"dash": "dash", "color": TEXT, "width": 1.5},
+        "annotation_text": f"Target {target:g}{'%' if unit == 'pct' else ''}",
+        "annotation_position": "top left",
+    }
+    if vertical:
+        fig.add_vline(x=target, **style)
+    else:
+        fig.add_hline(y=target, **style)
+
+
 def title_layout(title: str) -> dict:
     """The title and a top margin that fits its lines (a title with notes runs to three or four)."""
     lines = title.count("<br>") + 1
@@ -170,12 +183,7 @@ def trend_figure(
     if spc_rows is not None:
         _add_special_causes(fig, months, values, spc_rows, small)
     if target is not None:
-        fig.add_hline(
-            y=target,
-            line={"dash": "dash", "color": TEXT, "width": 1.5},
-            annotation_text=f"Target {target:g}{'%' if unit == 'pct' else ''}",
-            annotation_position="top left",
-        )
+        _add_target_line(fig, target, unit)
     first, last = series["month"].min(), series["month"].max()
     events = [(month, label, "dot", label) for month, label in annotations]
     events += [(month, "Limits recalculated", "solid", reason) for month, reason in step_changes]
@@ -314,12 +322,7 @@ def breakdown_bar(
         )
     )
     if target is not None:
-        fig.add_vline(
-            x=target,
-            line={"dash": "dash", "color": TEXT, "width": 1.5},
-            annotation_text=f"Target {target:g}{'%' if unit == 'pct' else ''}",
-            annotation_position="top left",
-        )
+        _add_target_line(fig, target, unit, vertical=True)
     fig.update_xaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
     fig.update_yaxes(title_text=None, automargin=True)
     return fig
@@ -478,12 +481,7 @@ def peer_bar(
             annotation_position="bottom right",
         )
     if target is not None:
-        fig.add_vline(
-            x=target,
-            line={"dash": "dash", "color": TEXT, "width": 1.5},
-            annotation_text=f"Target {target:g}{'%' if unit == 'pct' else ''}",
-            annotation_position="top left",
-        )
+        _add_target_line(fig, target, unit, vertical=True)
     fig.update_xaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
     fig.update_yaxes(title_text=None, automargin=True, tickfont={"size": 11})
     return fig
