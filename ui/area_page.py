@@ -215,39 +215,29 @@ def figure_basis(row: pd.Series, unit: str) -> str:
     return f"{row['value']:,.0f} counted."
 
 
+def toolbar_button(label: str, button_id: dict, title: str) -> dbc.Button:
+    """A small link-style button of a chart's toolbar (About, Table, Records)."""
+    return dbc.Button(label, id=button_id, color="link", size="sm", className="px-1", title=title)
+
+
 def _chart_toolbar(area: str, key: str, kpi_id: str) -> html.Div:
     button_ids = {"area": area, "chart": key}
     return html.Div(
         [
-            dbc.Button(
-                "About",
-                id={"type": "chart-info", **button_ids},
-                color="link",
-                size="sm",
-                className="px-1",
-                title="What this chart counts",
-            ),
+            toolbar_button("About", {"type": "chart-info", **button_ids}, "What this chart counts"),
             dbc.Popover(
                 [dbc.PopoverHeader(catalog().kpis[kpi_id].label), dbc.PopoverBody(definition_text(kpi_id))],
                 target={"type": "chart-info", **button_ids},
                 trigger="legacy",
                 placement="bottom",
             ),
-            dbc.Button(
-                "Table",
-                id={"type": "chart-table-button", **button_ids},
-                color="link",
-                size="sm",
-                className="px-1",
-                title="Show the numbers as a table",
+            toolbar_button(
+                "Table", {"type": "chart-table-button", **button_ids}, "Show the numbers as a table"
             ),
-            dbc.Button(
+            toolbar_button(
                 "Records",
-                id={"type": "chart-records", **button_ids, "kpi": kpi_id},
-                color="link",
-                size="sm",
-                className="px-1",
-                title="The pseudonymised records behind this chart",
+                {"type": "chart-records", **button_ids, "kpi": kpi_id},
+                "The pseudonymised records behind this chart",
             ),
         ],
         className="chart-toolbar d-flex justify-content-end gap-1",
@@ -358,24 +348,16 @@ def graph_card(
     """
     key = graph_id["graph"]
     buttons = [
-        dbc.Button(
-            "Table",
-            id={"type": "page-graph-table-button", "graph": key},
-            color="link",
-            size="sm",
-            className="px-1",
-            title="Show the numbers as a table",
+        toolbar_button(
+            "Table", {"type": "page-graph-table-button", "graph": key}, "Show the numbers as a table"
         )
     ]
     if records_kpi and area:
         buttons.append(
-            dbc.Button(
+            toolbar_button(
                 "Records",
-                id={"type": "chart-records", "area": area, "chart": key, "kpi": records_kpi},
-                color="link",
-                size="sm",
-                className="px-1",
-                title="The pseudonymised records behind this chart",
+                {"type": "chart-records", "area": area, "chart": key, "kpi": records_kpi},
+                "The pseudonymised records behind this chart",
             )
         )
     graph = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": height})
