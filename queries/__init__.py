@@ -151,6 +151,9 @@ class DataStore:
                             f"cannot read table {table} from {self.data_dir / table}: {exc}. "
                             "Reload it with `python -m data.ingest` or roll it back with --rollback."
                         ) from exc
+                # Table macros over the views (queries/_scopes.sql) need the views first.
+                scopes, _ = load_sql("_scopes")
+                connection.execute(scopes)
                 self._connection, self._version = connection, version
                 self._cache.clear()
             return self._connection

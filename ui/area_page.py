@@ -147,10 +147,13 @@ def kpi_card(row: pd.Series, reason: str | None = None) -> dbc.Card:
                 html.P(
                     [
                         status_badge(row["status"]),
+                        # "No target" is already the badge: say the target only when there is one.
                         html.Span(
                             f" Target {format_target(row['target'], row['comparison'], kpi.unit)}",
                             className="small",
-                        ),
+                        )
+                        if pd.notna(row["target"])
+                        else None,
                     ],
                     className="mb-1",
                 ),

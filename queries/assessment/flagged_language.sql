@@ -18,17 +18,8 @@ with matched as (
     select *,
         list_filter($language_phrases,
             lambda phrase: contains(lower(risk_assessment_text), phrase)) as matched_phrases
-    from missing_episodes
+    from missing_episodes_in_scope($force, $lpa, $local_authority, $focus_column, $focus_value)
     where reported_at >= $period_start and reported_at < $period_end
-      and ($force is null or force = $force)
-      and ($lpa is null or lpa = $lpa)
-      and ($local_authority is null or local_authority = $local_authority)
-      and ($focus_value is null or case $focus_column
-            when 'risk_level' then risk_level
-            when 'lpa' then lpa
-            when 'local_authority' then local_authority
-            when 'force' then force
-          end = $focus_value)
 )
 select episode_id, child_id, reported_at, risk_level, lpa, local_authority, matched_phrases,
     risk_assessment_text

@@ -24,18 +24,9 @@ coverage as (
 open_at_end as (
     select risk_level,
         floor(days_between(received_at, $period_end::timestamp)) as days_open
-    from in_force
+    from mash_referrals_in_scope($force, $lpa, $local_authority, $focus_column, $focus_value)
     where received_at < $period_end
       and (completed_at is null or completed_at >= $period_end)
-      and ($lpa is null or lpa = $lpa)
-      and ($local_authority is null or local_authority = $local_authority)
-      and ($focus_value is null or case $focus_column
-            when 'risk_level' then risk_level
-            when 'source' then source
-            when 'lpa' then lpa
-            when 'local_authority' then local_authority
-            when 'force' then force
-          end = $focus_value)
 )
 select risk_level,
     case when days_open <= 7 then '0-7' when days_open <= 28 then '8-28'

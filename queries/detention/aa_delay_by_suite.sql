@@ -23,15 +23,8 @@ with chosen as (
         end as status,
         case when usable_interval(aa_requested_at, aa_arrived_at)
             then minutes_between(aa_requested_at, aa_arrived_at) end as aa_delay_min
-    from custody_detentions
+    from custody_detentions_in_scope($force, $lpa, $focus_column, $focus_value)
     where arrived_at >= $period_start and arrived_at < $period_end
-      and ($force is null or force = $force)
-      and ($lpa is null or lpa = $lpa)
-      and ($focus_value is null or case $focus_column
-            when 'custody_suite' then custody_suite
-            when 'lpa' then lpa
-            when 'force' then force
-          end = $focus_value)
 )
 select custody_suite, status, aa_delay_min, count(*) as n_detentions
 from chosen

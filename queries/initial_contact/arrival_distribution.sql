@@ -25,19 +25,9 @@ with chosen as (
             else 'negative'
         end as status,
         minutes_between(received_at, arrived_at) as arrival_min
-    from incidents
+    from incidents_in_scope($force, $lpa, $local_authority, $focus_column, $focus_value)
     where vulnerability_identified
       and received_at >= $period_start and received_at < $period_end
-      and ($force is null or force = $force)
-      and ($lpa is null or lpa = $lpa)
-      and ($local_authority is null or local_authority = $local_authority)
-      and ($focus_value is null or case $focus_column
-            when 'incident_type' then incident_type
-            when 'grade' then grade::varchar
-            when 'lpa' then lpa
-            when 'local_authority' then local_authority
-            when 'force' then force
-          end = $focus_value)
 ),
 medians as (
     select grade_group, quantile_cont(arrival_min, 0.5) as median_min

@@ -27,18 +27,10 @@ coverage as (
 ),
 open_at_end as (
     select crime_id, team
-    from in_force
+    from investigations_in_scope($force, $lpa, $focus_column, $focus_value)
     where opened_at < $period_end
       and (closed_at is null or closed_at >= $period_end)
       and opened_at <= $period_end::timestamp - interval 28 day
-      and ($lpa is null or lpa = $lpa)
-      and ($focus_value is null or case $focus_column
-            when 'team' then team
-            when 'category' then category
-            when 'risk_level' then risk_level
-            when 'lpa' then lpa
-            when 'force' then force
-          end = $focus_value)
 ),
 last_review as (
     select o.crime_id, o.team, max(r.reviewed_at) as last_reviewed_at

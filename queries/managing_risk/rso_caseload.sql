@@ -11,15 +11,8 @@
 --   force; null = none).
 -- rso_register has no local_authority: that filter is not applied.
 select force, offender_manager_id, count(*) as n_rso
-from rso_register
+from rso_register_in_scope($force, $lpa, $focus_column, $focus_value)
 where snapshot_month = ($period_end::timestamp - interval 1 month)::date
   and not in_custody
-  and ($force is null or force = $force)
-  and ($lpa is null or lpa = $lpa)
-  and ($focus_value is null or case $focus_column
-        when 'lpa' then lpa
-        when 'management' then management
-        when 'force' then force
-      end = $focus_value)
 group by all
 order by n_rso desc, force, offender_manager_id

@@ -12,14 +12,7 @@ select detention_id, child_id, force, lpa, custody_suite, age, arrived_at, aa_re
     interview_at, released_at, charged, bail_denied, held_overnight,
     alt_accommodation_requested, alt_accommodation_provided, ppn_submitted,
     count(*) over () as total_rows
-from custody_detentions
+from custody_detentions_in_scope($force, $lpa, $focus_column, $focus_value)
 where arrived_at >= $period_start and arrived_at < $period_end
-  and ($force is null or force = $force)
-  and ($lpa is null or lpa = $lpa)
-  and ($focus_value is null or case $focus_column
-        when 'custody_suite' then custody_suite
-        when 'lpa' then lpa
-        when 'force' then force
-      end = $focus_value)
 order by arrived_at desc, detention_id
 limit $row_limit

@@ -9,17 +9,7 @@ select incident_id, force, lpa, local_authority, received_at, incident_type, gra
         as arrival_min,
     ppn_submitted_at, voice_of_child_recorded, child_spoken_to, bwv_used,
     count(*) over () as total_rows
-from incidents
+from incidents_in_scope($force, $lpa, $local_authority, $focus_column, $focus_value)
 where received_at >= $period_start and received_at < $period_end
-  and ($force is null or force = $force)
-  and ($lpa is null or lpa = $lpa)
-  and ($local_authority is null or local_authority = $local_authority)
-  and ($focus_value is null or case $focus_column
-        when 'incident_type' then incident_type
-        when 'grade' then grade::varchar
-        when 'lpa' then lpa
-        when 'local_authority' then local_authority
-        when 'force' then force
-      end = $focus_value)
 order by received_at desc, incident_id
 limit $row_limit

@@ -5,19 +5,10 @@
 -- Parameters: $period_start, $period_end, $scope, $force, $lpa,
 -- $focus_column, $focus_value, $row_limit.
 with chosen as (
-    select * from investigations
+    select * from investigations_in_scope($force, $lpa, $focus_column, $focus_value)
     where (case when $scope = 'open_at_end'
                 then opened_at < $period_end and (closed_at is null or closed_at >= $period_end)
                 else opened_at >= $period_start and opened_at < $period_end end)
-      and ($force is null or force = $force)
-      and ($lpa is null or lpa = $lpa)
-      and ($focus_value is null or case $focus_column
-            when 'team' then team
-            when 'category' then category
-            when 'risk_level' then risk_level
-            when 'lpa' then lpa
-            when 'force' then force
-          end = $focus_value)
 ),
 last_review as (
     select r.crime_id, max(r.reviewed_at) as last_reviewed_at

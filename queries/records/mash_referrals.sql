@@ -10,19 +10,9 @@ select referral_id, force, lpa, local_authority, received_at, risk_level, source
     case when usable_interval(strategy_held_at, minutes_received_at)
         then days_between(strategy_held_at, minutes_received_at) end as minutes_delay_days,
     count(*) over () as total_rows
-from mash_referrals
+from mash_referrals_in_scope($force, $lpa, $local_authority, $focus_column, $focus_value)
 where (case when $scope = 'open_at_end'
             then received_at < $period_end and (completed_at is null or completed_at >= $period_end)
             else received_at >= $period_start and received_at < $period_end end)
-  and ($force is null or force = $force)
-  and ($lpa is null or lpa = $lpa)
-  and ($local_authority is null or local_authority = $local_authority)
-  and ($focus_value is null or case $focus_column
-        when 'risk_level' then risk_level
-        when 'source' then source
-        when 'lpa' then lpa
-        when 'local_authority' then local_authority
-        when 'force' then force
-      end = $focus_value)
 order by received_at desc, referral_id
 limit $row_limit

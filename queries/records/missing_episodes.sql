@@ -12,16 +12,7 @@ select episode_id, child_id, force, lpa, local_authority, age, reported_at, risk
     found_at, prevention_interview, return_home_interview_at, ppn_submitted,
     strategy_meeting_held, csc_referral, risk_assessment_text,
     count(*) over () as total_rows
-from missing_episodes
+from missing_episodes_in_scope($force, $lpa, $local_authority, $focus_column, $focus_value)
 where reported_at >= $period_start and reported_at < $period_end
-  and ($force is null or force = $force)
-  and ($lpa is null or lpa = $lpa)
-  and ($local_authority is null or local_authority = $local_authority)
-  and ($focus_value is null or case $focus_column
-        when 'risk_level' then risk_level
-        when 'lpa' then lpa
-        when 'local_authority' then local_authority
-        when 'force' then force
-      end = $focus_value)
 order by reported_at desc, episode_id
 limit $row_limit

@@ -4,14 +4,7 @@
 select snapshot_month, rso_id, force, lpa, offender_manager_id, management, in_custody,
     whereabouts_unknown, arms_required, arms_completed_date, arms_due_date, next_visit_due,
     count(*) over () as total_rows
-from rso_register
+from rso_register_in_scope($force, $lpa, $focus_column, $focus_value)
 where snapshot_month = ($period_end::timestamp - interval 1 month)::date
-  and ($force is null or force = $force)
-  and ($lpa is null or lpa = $lpa)
-  and ($focus_value is null or case $focus_column
-        when 'management' then management
-        when 'lpa' then lpa
-        when 'force' then force
-      end = $focus_value)
 order by offender_manager_id, rso_id
 limit $row_limit
