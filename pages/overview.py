@@ -9,7 +9,7 @@ from dash import Input, Output, dcc, html
 
 import figures
 from queries import DataError, spc
-from queries.kpis import KPI_IDS, catalog, kpi_table
+from queries.kpis import KPI_IDS, catalog
 from queries.summary import (
     KpiException,
     Recommendation,
@@ -260,15 +260,17 @@ def update_overview(state_data):
     matrix_kpis = kpis_with_target(store)
     wanted = matrix_kpis + [k for r in recommendations for k in r.kpis if k not in matrix_kpis]
     try:
-        summary = kpi_summary(store, state.period, state.filters, list(dict.fromkeys(wanted)))
+        # One read of every KPI's monthly history serves SPC, the sparks and the audit chart.
         history = kpi_history(store, state.period, state.filters, list(KPI_IDS))
-        audits = kpi_table(store, state.period, state.filters, monthly=True, kpi_ids=AUDIT_KPIS)
+        summary = kpi_summary(
+            store, state.period, state.filters, list(dict.fromkeys(wanted)), history=history
+        )
     except DataError as exc:
         alert = dbc.Alert(str(exc), color="danger")
         return alert, None, None, figures.empty_figure("Case audits", str(exc))
     results = kpi_spc(history, list(KPI_IDS), store.settings, get_events())
     found = exceptions(results, store.settings, format_value, state.period_to)
-    audits = audits.assign(month=pd.to_datetime(audits["window_start"]).dt.strftime("%Y-%m"))
+    audits = history[history["kpi_id"].isin(AUDIT_KPIS) & (history["month"] >= state.period_from)]
     audit_figure = figures.audit_grades_figure(audits, title=chart_title("Case audit grades", state))
     search = state.to_search()
     return (

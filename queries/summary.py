@@ -40,7 +40,13 @@ def kpis_with_target(store: DataStore) -> list[str]:
 
 
 def kpi_summary(
-    store: DataStore, period: Period, filters: Filters, kpi_ids: list[str], *, focus: Focus | None = None
+    store: DataStore,
+    period: Period,
+    filters: Filters,
+    kpi_ids: list[str],
+    *,
+    focus: Focus | None = None,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per KPI: value, numerator, denominator, previous period, target, status, 12-month spark.
 
@@ -50,6 +56,8 @@ def kpi_summary(
         filters: force, lpa, local authority.
         kpi_ids: the KPIs wanted, in display order.
         focus: a drill-down group (see ``kpi_table``).
+        history: :func:`kpi_history` rows (same filters and focus) already read for SPC and
+            reaching ``to``; the sparks are taken from them instead of querying the months again.
     """
     if not kpi_ids:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
@@ -57,8 +65,14 @@ def kpi_summary(
     previous = kpi_table(store, period.previous(), filters, kpi_ids=kpi_ids, focus=focus).set_index("kpi_id")
     end = pd.Timestamp(period.period_end).to_pydatetime()
     spark_period = Period(add_months(end, -SPARK_MONTHS).strftime("%Y-%m"), period.end_month)
-    monthly = kpi_table(store, spark_period, filters, monthly=True, kpi_ids=kpi_ids, focus=focus)
-    sparks = monthly.groupby("kpi_id", sort=False)["value"].apply(list)
+    if history is not None and set(kpi_ids) <= set(history["kpi_id"]):
+        spark_months = spark_period.month_labels()
+        by_month = history.set_index(["kpi_id", "month"])["value"]
+        # Months before the history starts are gaps, as kpi_table gives them outside coverage.
+        sparks = {k: [by_month.get((k, m)) for m in spark_months] for k in kpi_ids}
+    else:
+        monthly = kpi_table(store, spark_period, filters, monthly=True, kpi_ids=kpi_ids, focus=focus)
+        sparks = monthly.groupby("kpi_id", sort=False)["value"].apply(list).to_dict()
     rows = []
     for kpi_id in kpi_ids:
         kpi = catalog().kpis[kpi_id]

@@ -70,3 +70,19 @@ def test_recommendation_status_is_the_worst_of_its_targeted_kpis():
         recommendation_status(summary, Recommendation("R", "detention", "s", "n", "x", ("d",))) == "No data"
     )
     assert worst_status([STATUS_ON, STATUS_OFF, "No data"]) == STATUS_OFF
+
+
+def test_sparks_from_the_spc_history_equal_sparks_queried_alone(synthetic_dir):
+    from queries import DataStore
+    from queries.kpis import Filters, Period
+    from queries.summary import kpi_history, kpi_summary, kpis_with_target
+
+    store = DataStore(synthetic_dir)
+    # A period whose 12 spark months start before the data (Apr 2020): those months are gaps either way.
+    for period in (Period("2021-04", "2022-03"), Period("2020-06", "2020-09")):
+        kpi_ids = kpis_with_target(store)
+        history = kpi_history(store, period, Filters("Dorset"), kpi_ids)
+        alone = kpi_summary(store, period, Filters("Dorset"), kpi_ids)
+        shared = kpi_summary(store, period, Filters("Dorset"), kpi_ids, history=history)
+        assert list(shared["spark"]) == list(alone["spark"])
+        assert shared.drop(columns="spark").equals(alone.drop(columns="spark"))

@@ -751,8 +751,10 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         audit_detail(filters=state.to_search(), focus=focus.words())
         store = get_store()
         try:
-            summary = kpi_summary(store, focus.period(state), state.filters, with_target, focus=focus.group)
             history = kpi_history(store, state.period, state.filters, kpi_ids, focus=focus.group)
+            summary = kpi_summary(
+                store, focus.period(state), state.filters, with_target, focus=focus.group, history=history
+            )
             bars, bar_tables = _breakdown_outputs(breakdowns, state, focus)
         except DataError as exc:
             message = str(exc)
