@@ -22,9 +22,11 @@ Conventions (where "Making Data Count" leaves a choice):
   floating-point rounding (relative 1e-9), so a flat series is not a run.
 * **Flat series** (every moving range 0): the limits equal the mean, so any
   later point that differs from that mean is outside a limit (rule 1).
-* **Rule 4** flags only the points beyond two sigma (a point beyond the
-  process limit is also beyond two sigma) in a window of three consecutive
-  months in which at least two are beyond it on the same side.
+* **Rule 4** looks at windows of three consecutive months that all lie on
+  the same side of the mean (a point on the other side, or exactly on the
+  mean, spoils the window) and in which at least two are beyond the two-sigma
+  line on that side; it flags only the points beyond it (a point beyond the
+  process limit is also beyond two sigma).
 * **A point flagged high by one rule and low by another** takes the side of the
   higher-priority rule: rule 1 (outside a limit) > rule 4 (two of three) >
   rule 2 (run) > rule 3 (trend). A peak or trough is the end of one trend and
@@ -54,9 +56,11 @@ import pandas as pd
 
 from data.settings import DIRECTION_HIGHER, DIRECTION_NEUTRAL, DIRECTIONS
 
-# XmR constants: 2.66 = 3 / d2 (d2 = 1.128 for moving ranges of two), 1.77 ≈ 2 / d2.
+# XmR constants ("Making Data Count"): process limits are mean ± 2.66 × mean moving range (2.66 ≈ 3 / d2,
+# d2 = 1.128 for moving ranges of two), two-sigma lines two thirds of that: 2 × 2.66 / 3 = 1.77333…
+# (not a rounded 1.77, which puts the line 0.0033 × mR too close to the mean).
 LIMIT_FACTOR = 2.66
-TWO_SIGMA_FACTOR = 1.77
+TWO_SIGMA_FACTOR = LIMIT_FACTOR * 2 / 3
 DEFAULT_BASELINE_POINTS = 12
 _RTOL = 1e-9
 _ATOL = 1e-12
@@ -418,14 +422,18 @@ def xmr(
             name = "trend_up" if step[i] > 0 else "trend_down"
             flags[name][trend_start[i] - 1 : i + 1] = True
 
-    # Rule 4: two of three consecutive points beyond two sigma on one side; flag those beyond.
+    # Rule 4: three consecutive points all on one side of the mean, at least two of them beyond the
+    # two-sigma line on that side; flag those beyond.
     beyond_hi = np.array([usable[i] and _above(x[i], cols["upper_2s"][i]) for i in range(n)], dtype=bool)
     beyond_lo = np.array([usable[i] and _below(x[i], cols["lower_2s"][i]) for i in range(n)], dtype=bool)
     for i in range(2, n):
         if linked[i] and linked[i - 1]:
-            for beyond, name in ((beyond_hi, "two_of_three_upper"), (beyond_lo, "two_of_three_lower")):
+            for side, beyond, name in (
+                (1, beyond_hi, "two_of_three_upper"),
+                (-1, beyond_lo, "two_of_three_lower"),
+            ):
                 window = beyond[i - 2 : i + 1]
-                if window.sum() >= 2:
+                if window.sum() >= 2 and all(sides[j] == side for j in range(i - 2, i + 1)):
                     flags[name][i - 2 : i + 1] |= window
 
     side_col: list[str | None] = [None] * n

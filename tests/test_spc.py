@@ -5,8 +5,12 @@ Most series start from BASE, twelve months alternating 12, 10:
     mean = (6 × 12 + 6 × 10) / 12 = 11
     moving ranges: eleven of |12 − 10| = 2, mean mR = 2
     process limits = 11 ± 2.66 × 2 = 11 ± 5.32 -> 16.32 and 5.68
-    two-sigma lines = 11 ± 1.77 × 2 = 11 ± 3.54 -> 14.54 and 7.46
+    two-sigma lines = 11 ± (2 / 3 × 2.66) × 2 = 11 ± 10.64 / 3 = 11 ± 3.54666… -> 14.54666… and 7.45333…
 It alternates sides of the mean and direction, so on its own it fires no rule.
+BASE3 (rule 4 and the two-sigma factor) alternates 51.5, 48.5:
+    mean = 600 / 12 = 50, eleven moving ranges of 3, mean mR = 3
+    process limits = 50 ± 2.66 × 3 = 50 ± 7.98 -> 57.98 and 42.02
+    two-sigma lines = 50 ± (2 / 3 × 2.66) × 3 = 50 ± 2 × 2.66 = 50 ± 5.32 -> 55.32 and 44.68
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import pytest
 
 from queries.kpis import catalog
 from queries.spc import (
+    LIMIT_FACTOR,
     RULE_COLUMNS,
+    TWO_SIGMA_FACTOR,
     EventsError,
     SpcError,
     assurance,
@@ -29,6 +35,8 @@ from queries.spc import (
 
 BASE = [12.0, 10.0] * 6  # ends on 10 (below the mean)
 BASE_ENDS_HIGH = [10.0, 12.0] * 6  # the same limits, ends on 12 (above the mean)
+BASE3 = [51.5, 48.5] * 6  # mean 50, mR 3; ends on 48.5 (below the mean)
+BASE3_ENDS_HIGH = [48.5, 51.5] * 6  # the same limits, ends on 51.5 (above the mean)
 
 
 def months(n: int, start: str = "2021-01") -> list[str]:
@@ -58,15 +66,16 @@ def specials(result) -> list[int]:
 
 def test_limits_on_a_small_series_are_trial():
     # 10, 12, 11, 13, 12: mean = 58 / 5 = 11.6; mR = 2, 1, 2, 1 -> mean 1.5
-    # limits 11.6 ± 2.66 × 1.5 = 11.6 ± 3.99 -> 15.59, 7.61; two sigma 11.6 ± 2.655 -> 14.255, 8.945
+    # limits 11.6 ± 2.66 × 1.5 = 11.6 ± 3.99 -> 15.59, 7.61; two sigma 11.6 ± (2 / 3 × 2.66) × 1.5
+    # = 11.6 ± 2.66 -> 14.26, 8.94
     result = chart([10, 12, 11, 13, 12])
     frame = result.frame
     assert list(frame["mr"].iloc[1:]) == [2, 1, 2, 1] and math.isnan(frame["mr"].iloc[0])
     assert frame["mean"].iloc[0] == pytest.approx(11.6)
     assert frame["upper"].iloc[0] == pytest.approx(15.59)
     assert frame["lower"].iloc[0] == pytest.approx(7.61)
-    assert frame["upper_2s"].iloc[0] == pytest.approx(14.255)
-    assert frame["lower_2s"].iloc[0] == pytest.approx(8.945)
+    assert frame["upper_2s"].iloc[0] == pytest.approx(14.26)
+    assert frame["lower_2s"].iloc[0] == pytest.approx(8.94)
     assert result.is_trial and frame["is_trial"].all()
     assert result.segments[0].baseline_points == 5
     assert result.variation.code == "common" and result.signal is None
@@ -76,7 +85,9 @@ def test_base_limits_and_frame_shape():
     result = chart(BASE)
     seg = result.segments[0]
     assert (seg.mean, seg.mr_mean) == pytest.approx((11, 2))
-    assert (seg.upper, seg.lower, seg.upper_2s, seg.lower_2s) == pytest.approx((16.32, 5.68, 14.54, 7.46))
+    assert (seg.upper, seg.lower, seg.upper_2s, seg.lower_2s) == pytest.approx(
+        (16.32, 5.68, 43.64 / 3, 22.36 / 3)
+    )
     assert not result.is_trial and not seg.is_trial
     assert specials(result) == []
     for rule in (*RULE_COLUMNS, "special", "is_trial"):
@@ -192,22 +203,117 @@ def test_rule3_trend_down_and_a_peak_takes_the_side_of_the_trend_ending_there():
 # --------------------------------------------------------------------------- rule 4
 
 
+def test_two_sigma_factor_is_two_thirds_of_2_66_exactly():
+    # 2 / 3 × 2.66 = 1.77333…, not 1.77
+    assert LIMIT_FACTOR == 2.66
+    assert abs(TWO_SIGMA_FACTOR - 5.32 / 3) < 1e-15
+    seg = chart(BASE3).segments[0]
+    assert (seg.mean, seg.mr_mean) == (50, 3)
+    assert abs(seg.upper_2s - (50 + 5.32)) < 1e-12  # 50 + 1.77333… × 3
+    assert abs(seg.lower_2s - (50 - 5.32)) < 1e-12
+    assert abs(seg.upper - 57.98) < 1e-12 and abs(seg.lower - 42.02) < 1e-12
+
+
+def test_two_sigma_boundary_between_1_77_and_the_exact_factor():
+    # with 1.77 the upper line would be 50 + 5.31 = 55.31 and 55.315 beyond it; the exact line is 55.32
+    assert specials(chart([*BASE3_ENDS_HIGH, 55.315, 51, 55.315])) == []
+    assert flagged(chart([*BASE3_ENDS_HIGH, 55.325, 51, 55.325]), "two_of_three_upper") == [12, 14]
+    # low side: 1.77 would give 44.69 (44.685 beyond); the exact line is 44.68
+    assert specials(chart([*BASE3, 44.685, 49, 44.685])) == []
+    assert flagged(chart([*BASE3, 44.675, 49, 44.675]), "two_of_three_lower") == [12, 14]
+
+
 def test_rule4_two_of_three_beyond_two_sigma_flags_only_those_beyond():
-    # upper two sigma 14.54: 14.6 and 14.6 are beyond, 11 (on the mean) is not
-    result = chart([*BASE, 14.6, 11, 14.6])
+    # upper two sigma 14.54666…: 14.6 and 14.6 are beyond, 12 (above the mean, inside 2σ) is not
+    result = chart([*BASE, 14.6, 12, 14.6])
     assert flagged(result, "two_of_three_upper") == [12, 14]
     assert specials(result) == [12, 14]
     assert result.signal.rule == "two_of_three_upper"
     assert result.signal.length == 2 and result.signal.start_month == "2022-01"
-    assert result.signal.reference == pytest.approx(14.54)
-    low = chart([*BASE_ENDS_HIGH, 7.4, 11, 7.4])  # lower two sigma 7.46
+    assert result.signal.reference == pytest.approx(43.64 / 3)
+    low = chart([*BASE_ENDS_HIGH, 7.4, 10, 7.4])  # lower two sigma 7.45333…; 10 is below the mean
     assert flagged(low, "two_of_three_lower") == [12, 14]
+    # issue 11: a middle point exactly on the mean (11) is on neither side, so the window no longer signals
+    assert specials(chart([*BASE, 14.6, 11, 14.6])) == []
+    assert specials(chart([*BASE_ENDS_HIGH, 7.4, 11, 7.4])) == []
 
 
 def test_rule4_exactly_on_two_sigma_is_not_beyond():
-    assert specials(chart([*BASE, 14.54, 11, 14.54])) == []
-    assert specials(chart([*BASE, 14.54, 11, 14.6])) == []  # only one beyond
-    assert specials(chart([*BASE_ENDS_HIGH, 7.46, 11, 7.4])) == []
+    on_upper, on_lower = 43.64 / 3, 22.36 / 3  # 11 ± 10.64 / 3
+    assert specials(chart([*BASE, on_upper, 12, on_upper])) == []
+    assert specials(chart([*BASE, on_upper, 12, 14.6])) == []  # only one beyond
+    assert specials(chart([*BASE_ENDS_HIGH, on_lower, 10, 7.4])) == []
+    assert specials(chart([*BASE3_ENDS_HIGH, 55.32, 51, 55.32])) == []  # 50 + 5.32
+    assert specials(chart([*BASE3, 44.68, 49, 44.68])) == []  # 50 − 5.32
+
+
+def test_rule4_a_point_on_the_other_side_of_the_mean_spoils_the_window():
+    # BASE3 ends on 48.5 (below the mean 50), so the window 48.5, 55.5, 55.5 is spoiled too.
+    # 55.5 > 55.32 (beyond upper 2σ) but < 57.98 (inside the limit); 49 and 44 are below the mean.
+    assert specials(chart([*BASE3, 55.5, 55.5, 49])) == []  # the third point below the mean
+    assert specials(chart([*BASE3, 55.5, 49, 55.5])) == []  # the middle point below the mean
+    assert specials(chart([*BASE3, 55.5, 44, 55.5])) == []  # 44 is beyond the *lower* 2σ: one each side
+    assert specials(chart([*BASE3, 55.5, 50, 55.5])) == []  # exactly on the mean is on neither side
+    # the low mirror: BASE3_ENDS_HIGH ends on 51.5 (above the mean)
+    assert specials(chart([*BASE3_ENDS_HIGH, 44.5, 44.5, 51])) == []
+    assert specials(chart([*BASE3_ENDS_HIGH, 44.5, 51, 44.5])) == []
+    assert specials(chart([*BASE3_ENDS_HIGH, 44.5, 56, 44.5])) == []  # 56 beyond upper 2σ, < 57.98
+
+
+def test_rule4_still_signals_when_the_third_point_is_on_the_same_side_inside_two_sigma():
+    # 51 and 52 are above the mean 50 but inside 55.32
+    middle = chart([*BASE3, 55.5, 51, 55.5], direction="higher")
+    assert flagged(middle, "two_of_three_upper") == [12, 14] and specials(middle) == [12, 14]
+    assert middle.signal.rule == "two_of_three_upper" and middle.signal.length == 2
+    assert middle.signal.start_month == "2022-01" and abs(middle.signal.reference - 55.32) < 1e-12
+    assert middle.variation.code == "improvement_high"
+    # the two beyond first: the window 55.5, 55.5, 51 signals (48.5, 55.5, 55.5 does not); 51 is not flagged,
+    # so the latest month is common cause
+    last = chart([*BASE3, 55.5, 55.5, 51])
+    assert flagged(last, "two_of_three_upper") == [12, 13] and last.signal is None
+    # all three beyond: every point flagged, length 3
+    three = chart([*BASE3, 55.5, 56, 55.6])
+    assert flagged(three, "two_of_three_upper") == [12, 13, 14] and three.signal.length == 3
+    # with BASE3_ENDS_HIGH the window 51.5, 55.5, 55.5 is on one side, so the two 55.5s signal
+    assert flagged(chart([*BASE3_ENDS_HIGH, 55.5, 55.5, 49]), "two_of_three_upper") == [12, 13]
+
+
+def test_rule4_low_side_mirror():
+    # 44.5 < 44.68 (beyond lower 2σ) but > 42.02; 49 and 48 are below the mean 50, inside 44.68
+    result = chart([*BASE3_ENDS_HIGH, 44.5, 49, 44.5], direction="higher")
+    assert flagged(result, "two_of_three_lower") == [12, 14] and specials(result) == [12, 14]
+    assert flagged(result, "two_of_three_upper") == []
+    assert result.signal.rule == "two_of_three_lower" and result.signal.length == 2
+    assert abs(result.signal.reference - 44.68) < 1e-12
+    assert result.variation.code == "concern_low"
+    assert flagged(chart([*BASE3_ENDS_HIGH, 44.5, 44.5, 48]), "two_of_three_lower") == [12, 13]
+    # the window 48.5, 44.5, 44.5 is on one side (BASE3 ends below the mean)
+    assert flagged(chart([*BASE3, 44.5, 44.5, 51]), "two_of_three_lower") == [12, 13]
+
+
+def test_rule4_windows_and_missing_months():
+    # BASE3 ends on 48.5 (below): the only window of three consecutive months holding both 55.5s is
+    # 48.5, 55.5, 55.5 (spoiled); the gap stops 55.5, 55.5, –, 51 being one
+    assert specials(chart([*BASE3, 55.5, 55.5, None, 51])) == []
+    # BASE3_ENDS_HIGH ends on 51.5 (above): 51.5, 55.5, 55.5 signals before the gap
+    before_gap = chart([*BASE3_ENDS_HIGH, 55.5, 55.5, None, 51])
+    assert flagged(before_gap, "two_of_three_upper") == [12, 13]
+    assert before_gap.signal is None  # the latest month (51) is common cause
+    # a gap between the two beyond points: 51.5, 55.5 | 55.5, 51 — no window of three holds both
+    assert specials(chart([*BASE3_ENDS_HIGH, 55.5, None, 55.5, 51])) == []
+    # a gap does not hide a point on the other side: after it, 49 spoils 55.5, 49, 55.5
+    assert specials(chart([*BASE3_ENDS_HIGH, 51, None, 55.5, 49, 55.5])) == []
+    # after a gap a fresh window on one side signals: 51, 55.5, 55.5
+    after_gap = chart([*BASE3, None, 51, 55.5, 55.5])
+    assert flagged(after_gap, "two_of_three_upper") == [14, 15]
+    assert after_gap.signal.rule == "two_of_three_upper" and after_gap.signal.start_month == "2022-02"
+
+
+def test_rule4_signal_sentence():
+    result = chart([*BASE3, 55.5, 51, 55.5])
+    assert result.signal.describe("Open cases") == (
+        "Open cases was unusually high in 2 of the 3 months to March 2022 (55.5; two-sigma line 55.3)"
+    )
 
 
 # --------------------------------------------------------------------------- direction
