@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-import getpass
 import math
+import os
+import pwd
 import re
 import shutil
 import sys
@@ -33,13 +34,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 
 from data import storage
-from data.contract import TABLES, Column, Table, write_parquet
+from data.contract import TABLES, Column, Table, to_arrow
 
 LONDON = "Europe/London"
 MAX_PRINTED_ERRORS = 20
+MAX_PRINTED_CHANGES = 40  # force-months printed by the command line
+MAX_LOGGED_CHANGES = 400  # force-months in a log line's summary
+MAX_REMOVED_SHARE = 0.5  # a refresh that would remove more of the table's rows is refused
 MAX_LOGGED_REASONS = 50
 ROW_NOTE = "rows are data rows: row 1 is the first row after the header"
 
@@ -108,25 +115,93 @@ class IngestError(Exception):
 
 @dataclass
 class IngestResult:
-    """What a successful load did.
+    """What a successful load did (or, for a dry run, would do).
 
     Attributes:
         table: the table loaded.
-        version: the new current version.
+        version: the new current version (None for a dry run).
         previous_version: the version current before (None for none).
-        rows: rows stored.
+        rows: rows loaded from the files.
         files: the input files, as given.
         path: the table's folder, ``DIR/<table>``.
         ignored_columns: per input file, its columns that are not in the contract.
+        mode: "refresh" (the force-months the files cover are replaced) or "replace all".
+        dry_run: nothing was written.
+        table_rows: rows the table holds after the load.
+        previous_rows: rows the table held before.
+        rows_kept: rows of the table outside the files' force-months, kept as they were.
+        changes: per (force, month) slice the load touches, what it adds, replaces and removes.
+        months_removed: per force, the months no longer in the table (only ``replace all``).
+        notes: things worth knowing that do not refuse the load.
     """
 
     table: str
-    version: str
+    version: str | None
     previous_version: str | None
     rows: int
     files: list[str]
     path: Path
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+    mode: str = "refresh"
+    dry_run: bool = False
+    table_rows: int = 0
+    previous_rows: int = 0
+    rows_kept: int = 0
+    changes: list[SliceChange] = field(default_factory=list)
+    months_removed: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        """The sum of a ``SliceChange`` count (added, replaced, removed) over the slices."""
+        return sum(getattr(c, name) for c in self.changes)
+
+    def summary_lines(self, *, limit: int | None = None) -> list[str]:
+        """What the load did, in lines for a person: the outcome, the totals, then slice by slice."""
+        n_files = len(self.files)
+        source = f"from {n_files} file{'s' if n_files != 1 else ''}"
+        if self.dry_run:
+            lines = [f"Dry run: nothing written. Would load {self.rows:,} rows into {self.table} {source}."]
+        else:
+            lines = [
+                f"Loaded {self.rows:,} rows into {self.table} {source}: version {self.version} "
+                f"(previous: {self.previous_version or 'none'})."
+            ]
+        added, replaced, removed = self.total("added"), self.total("replaced"), self.total("removed")
+        slices = {(c.force, c.month) for c in self.changes if c.rows_after}
+        forces = {f for f, _ in slices}
+        months = {m for _, m in slices}
+        counts = f"{added:,} added, {replaced:,} replaced, {removed:,} removed"
+        if self.mode == "replace all":
+            gone = sum(len(m) for m in self.months_removed.values())
+            lines.append(
+                f"Replaced the whole table: its {self.previous_rows:,} rows went, {self.table_rows:,} "
+                f"rows now ({counts})."
+            )
+            if gone:
+                which = "; ".join(f"{f} {_month_ranges(m)}" for f, m in self.months_removed.items())
+                lines.append(f"{gone} force-month{'s' if gone != 1 else ''} no longer in the table: {which}.")
+            else:
+                lines.append("No force-month is lost: the files cover every month the table held.")
+        else:
+            lines.append(
+                f"Monthly refresh of {len(months)} month{'s' if len(months) != 1 else ''} for "
+                f"{len(forces)} force{'s' if len(forces) != 1 else ''} ({counts}); "
+                f"{self.rows_kept:,} rows of other months and forces kept; the table holds "
+                f"{self.table_rows:,} rows (was {self.previous_rows:,})."
+            )
+        lines.extend(f"note: {n}" for n in self.notes)
+        if self.changes:
+            width = max(len("force"), *(len(c.force) for c in self.changes))
+            head = ("month", "before", "after", "added", "replaced", "removed")
+            lines.append("  " + "force".ljust(width) + "  " + "  ".join(h.rjust(8) for h in head))
+            shown = self.changes if limit is None else self.changes[:limit]
+            for c in shown:
+                cells = (c.month, c.rows_before, c.rows_after, c.added, c.replaced, c.removed)
+                text = "  ".join(f"{v:>8,}" if isinstance(v, int) else f"{v:>8}" for v in cells)
+                lines.append(f"  {c.force.ljust(width)}  {text}")
+            if len(shown) < len(self.changes):
+                lines.append(f"  … and {len(self.changes) - len(shown)} more force-months")
+        return lines
 
 
 class _FileProblem(Exception):
@@ -829,7 +904,6 @@ def _validate(spec: Table, sources: list[_Source]) -> tuple[pd.DataFrame, list[_
         offset += len(frame)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     owner = np.repeat(np.arange(len(sources)), [len(f) for f in frames])
-    rows = np.concatenate([s.row_numbers for s in sources])
     starts = np.cumsum([0] + [len(f) for f in frames])
 
     def raw_at(pos: int, column: str) -> object:
@@ -837,7 +911,13 @@ def _validate(spec: Table, sources: list[_Source]) -> tuple[pd.DataFrame, list[_
         return source.raw[source.columns[column]].iloc[pos - starts[owner[pos]]]
 
     cells.extend(_schema_problems(spec, frame, {(c.pos, c.column) for c in cells}, raw_at))
+    return frame, _to_problems(spec, sources, cells)
 
+
+def _to_problems(spec: Table, sources: list[_Source], cells: list[_Cell]) -> list[_Problem]:
+    """Cells at positions of the combined frame as problems at a file's row, in file order."""
+    owner = np.repeat(np.arange(len(sources)), [len(s.raw) for s in sources])
+    rows = np.concatenate([s.row_numbers for s in sources])
     order = {name: i for i, name in enumerate(spec.column_names)}
     problems = []
     for cell in cells:
@@ -850,7 +930,7 @@ def _validate(spec: Table, sources: list[_Source]) -> tuple[pd.DataFrame, list[_
         else:
             problems.append(_Problem(int(owner[cell.pos]), int(rows[cell.pos]), cell.column, message))
     problems.sort(key=lambda p: (p.source, p.row, order.get(p.column, len(order))))
-    return frame, problems
+    return problems
 
 
 def _describe(problem: _Problem, sources: list[_Source]) -> str:
@@ -893,11 +973,217 @@ def _write_rejected(sources: list[_Source], problems: list[_Problem]) -> tuple[l
     return written, notes
 
 
+# --- a monthly refresh: what the load changes ---------------------------------------
+
+
+@dataclass(frozen=True)
+class SliceChange:
+    """What a load does to one (force, month) slice of the table.
+
+    Attributes:
+        force, month: the slice (``month`` as ``YYYY-MM`` of the coverage column).
+        rows_before, rows_after: the slice's rows in the current and the new version.
+        added: rows of the file whose key the slice did not hold.
+        replaced: rows of the slice whose key the file holds again (their values are the file's).
+        removed: rows of the slice whose key the file does not hold (they go).
+    """
+
+    force: str
+    month: str
+    rows_before: int
+    rows_after: int
+    added: int
+    replaced: int
+    removed: int
+
+
+@dataclass
+class _Plan:
+    """The new version of a table: the current rows kept, the file's rows, and what changes."""
+
+    kept: pyarrow.Table | None
+    new: pyarrow.Table
+    changes: list[SliceChange]
+    rows_before: int
+    conflicts: list[_Cell]
+    months_removed: dict[str, list[str]]
+    notes: list[str]
+
+    @property
+    def rows_after(self) -> int:
+        return (self.kept.num_rows if self.kept is not None else 0) + self.new.num_rows
+
+    @property
+    def rows_kept(self) -> int:
+        return self.kept.num_rows if self.kept is not None else 0
+
+    def total(self, name: str) -> int:
+        return sum(getattr(c, name) for c in self.changes)
+
+
+def _read_current(data_dir: Path, spec: Table) -> pyarrow.Table | None:
+    """The table's current rows typed to the contract, or None when it has none."""
+    files = storage.list_data_files(data_dir, spec.name)
+    if not files:
+        return None
+    schema = spec.arrow_schema()
+    parts = []
+    for path in files:
+        try:
+            part = pq.read_table(path)
+            parts.append(part.select(spec.column_names).cast(schema).replace_schema_metadata(None))
+        except Exception as exc:  # arrow raises several types for a damaged or foreign file
+            raise IngestError(
+                f"{spec.name} not loaded: its current data cannot be read to merge a monthly refresh "
+                f"({path.name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                "the table is unchanged — load with --replace-all to swap the whole table"
+            ) from None
+    return pyarrow.concat_tables(parts)
+
+
+def _slice_frame(spec: Table, table: pyarrow.Table) -> pd.DataFrame:
+    """Each row's slice ("force\\x1fYYYY-MM"), force, month and an identity (its key, hashed)."""
+    coverage = table[spec.coverage_column]
+    if pyarrow.types.is_date(coverage.type):
+        coverage = coverage.cast(pyarrow.timestamp("ms"))
+    month = pc.strftime(coverage, format="%Y-%m").to_pandas()
+    force = table["force"].to_pandas()
+    names = list(spec.key) or spec.column_names  # a table without a key: a row is its values
+    as_text = pd.DataFrame({n: table[n].cast(pyarrow.string()).to_pandas() for n in names})
+    identity = pd.util.hash_pandas_object(as_text, index=False).to_numpy()
+    if not spec.key:  # identical rows are told apart by their order of appearance
+        nth = pd.Series(identity).groupby(identity).cumcount().to_numpy()
+        identity = pd.util.hash_pandas_object(pd.DataFrame({"h": identity, "n": nth}), index=False).to_numpy()
+    frame = pd.DataFrame({"force": force.astype(object), "month": month.astype(object)})
+    frame["slice"] = frame["force"] + "\x1f" + frame["month"]
+    frame["key"] = identity
+    frame["slice_key"] = frame["slice"] + "\x1f" + frame["key"].astype(str)
+    return frame
+
+
+def _month_ranges(months: Sequence[str]) -> str:
+    """Sorted ``YYYY-MM`` months as runs: "2020-04 – 2021-12, 2022-04"."""
+    periods = sorted(pd.Period(m, "M") for m in set(months))
+    runs: list[list[pd.Period]] = []
+    for p in periods:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]} – {r[-1]}" for r in runs)
+
+
+def _plan(spec: Table, frame: pd.DataFrame, current: pyarrow.Table | None, *, replace_all: bool) -> _Plan:
+    """What the load of ``frame`` does to the ``current`` rows: a monthly refresh or a whole swap."""
+    new = to_arrow(spec.name, frame)
+    if current is None:
+        current = spec.arrow_schema().empty_table()
+    old_s, new_s = _slice_frame(spec, current), _slice_frame(spec, new)
+    coverage = set(new_s["slice"])
+    in_coverage = old_s["slice"].isin(coverage).to_numpy()
+    keep = np.zeros(len(old_s), dtype=bool) if replace_all else ~in_coverage
+    affected = old_s.loc[~keep]
+
+    conflicts: list[_Cell] = []
+    notes: list[str] = []
+    if spec.key and keep.any():
+        kept = old_s.loc[keep].drop_duplicates("key").set_index("key")
+        clash = new_s["key"].isin(kept.index).to_numpy()
+        for pos in np.flatnonzero(clash):
+            where = kept.loc[new_s.at[pos, "key"]]
+            conflicts.append(
+                _Cell(
+                    int(pos),
+                    spec.key[-1],
+                    f"key {_key_text(spec, frame, int(pos))} is already in the table in {where['force']} "
+                    f"{where['month']}, outside the months and forces this file covers: a monthly refresh "
+                    "replaces only those, so the key would be held twice — fix the row, or load with "
+                    "--replace-all to swap the whole table",
+                )
+            )
+    if not replace_all and keep.any():
+        known = {f.casefold().strip(): f for f in old_s.loc[keep, "force"].unique()}
+        for force in new_s["force"].unique():
+            twin = known.get(force.casefold().strip())
+            if twin is not None and twin != force and force not in set(old_s["force"]):
+                pos = int(np.flatnonzero((new_s["force"] == force).to_numpy())[0])
+                conflicts.append(
+                    _Cell(
+                        pos,
+                        "force",
+                        f"{force!r} differs from the table's force {twin!r} only in case or spacing: "
+                        "it would be loaded as another force — spell it as the table does",
+                    )
+                )
+
+    new_known = set(new_s["slice_key"])
+    old_known = set(affected["slice_key"])
+    added = (~new_s["slice_key"].isin(old_known)).groupby(new_s["slice"]).sum()
+    replaced = affected["slice_key"].isin(new_known).groupby(affected["slice"]).sum()
+    before = affected.groupby("slice").size()
+    after = new_s.groupby("slice").size()
+    changes = []
+    for name in sorted(set(before.index) | set(after.index)):
+        force, month = name.split("\x1f")
+        n_before, n_after = int(before.get(name, 0)), int(after.get(name, 0))
+        n_replaced = int(replaced.get(name, 0))
+        changes.append(
+            SliceChange(
+                force, month, n_before, n_after, int(added.get(name, 0)), n_replaced, n_before - n_replaced
+            )
+        )
+    months_removed: dict[str, list[str]] = {}
+    for force, month in sorted({(c.force, c.month) for c in changes if c.rows_after == 0}):
+        months_removed.setdefault(force, []).append(month)
+    if not replace_all and keep.any():
+        span = new_s.groupby("force")["month"].agg(["min", "max"])
+        kept_slices = old_s.loc[keep, ["force", "month"]].drop_duplicates()
+        for force, row in span.iterrows():
+            inside = kept_slices[
+                (kept_slices["force"] == force)
+                & (kept_slices["month"] > row["min"])
+                & (kept_slices["month"] < row["max"])
+            ]
+            if len(inside):
+                notes.append(
+                    f"{force}: {_month_ranges(inside['month'])} lie between this file's first and last "
+                    "months but have no rows in it; the table's rows for them are kept"
+                )
+    kept_table = current.filter(pyarrow.array(keep)) if keep.any() else None
+    return _Plan(kept_table, new, changes, current.num_rows, conflicts, months_removed, notes)
+
+
+def _guard(plan: _Plan, spec: Table, max_removed_share: float) -> None:
+    """Refuse a refresh that would lose data outside the file's coverage or too much of the table."""
+    if not plan.rows_before:
+        return
+    covered = {(c.force, c.month) for c in plan.changes if c.rows_after}
+    lost = {(c.force, c.month) for c in plan.changes if not c.rows_after} - covered
+    if lost:  # a refresh keeps every slice it does not cover; this is a guard against a bug
+        months = ", ".join(f"{f} {m}" for f, m in sorted(lost)[:10])
+        raise IngestError(
+            f"{spec.name} not loaded: it would remove whole months or forces the file does not cover "
+            f"({months}); the table is unchanged — load with --replace-all to swap the whole table"
+        )
+    removed = plan.total("removed")
+    share = removed / plan.rows_before
+    if share > max_removed_share:
+        worst = sorted(plan.changes, key=lambda c: -c.removed)[:5]
+        detail = "; ".join(f"{c.force} {c.month}: {c.rows_before:,} → {c.rows_after:,} rows" for c in worst)
+        raise IngestError(
+            f"{spec.name} not loaded: this refresh would remove {removed:,} of the table's "
+            f"{plan.rows_before:,} rows ({share:.0%}, more than the {max_removed_share:.0%} allowed: "
+            f"{detail}); the table is unchanged — check the file is complete, or load with "
+            "--replace-all (or raise --max-removed-share)",
+            rows=plan.new.num_rows,
+        )
+
+
 # --- storing ------------------------------------------------------------------------
 
 
-def _part_names(sources: list[_Source]) -> list[str]:
-    names, used = [], set()
+def _part_names(sources: list[_Source], taken: Sequence[str] = ()) -> list[str]:
+    names, used = [], set(taken)
     for source in sources:
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", source.path.stem).lstrip("._-") or "part"
         name, n = f"{stem}.parquet", 1
@@ -909,16 +1195,19 @@ def _part_names(sources: list[_Source]) -> list[str]:
     return names
 
 
-def _store(
-    data_dir: Path, spec: Table, frame: pd.DataFrame, sources: list[_Source]
-) -> tuple[str, str | None]:
+KEPT_PART = "kept.parquet"
+
+
+def _store(data_dir: Path, spec: Table, plan: _Plan, sources: list[_Source]) -> tuple[str, str | None]:
+    """Write the new version (one part per input file, plus the kept rows) and make it current."""
     staging = storage.new_staging_dir(data_dir, spec.name)
     try:
         start = 0
-        for source, name in zip(sources, _part_names(sources), strict=True):
-            stop = start + len(source.raw)
-            write_parquet(spec.name, frame.iloc[start:stop].reset_index(drop=True), staging / name)
-            start = stop
+        for source, name in zip(sources, _part_names(sources, taken=[KEPT_PART]), strict=True):
+            pq.write_table(plan.new.slice(start, len(source.raw)), staging / name)
+            start += len(source.raw)
+        if plan.kept is not None and plan.kept.num_rows:
+            pq.write_table(plan.kept, staging / KEPT_PART)
         storage.fsync_tree(staging)
         with storage.table_lock(data_dir, spec.name):
             return storage.commit_version(data_dir, spec.name, staging)
@@ -932,12 +1221,14 @@ def _store(
 
 
 def _user(user: str | None) -> str:
+    """The caller's name for the log, else the operating-system account (never $LOGNAME or $USER)."""
     if user:
         return user
+    uid = os.geteuid()
     try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no passwd entry, as in some containers
+        return f"uid {uid}"
 
 
 def _log(data_dir: Path, **entry: object) -> None:
@@ -952,6 +1243,7 @@ def _log(data_dir: Path, **entry: object) -> None:
         "reasons": list(entry.pop("reasons", []))[:MAX_LOGGED_REASONS],
         "version": entry.pop("version", None),
         "previous_version": entry.pop("previous_version", None),
+        **entry,
     }
     try:
         storage.append_ingest_log(data_dir, record)
@@ -970,19 +1262,76 @@ def _current(data_dir: Path, table: str) -> str | None:
     return storage.current_version(data_dir, table) if table in TABLES else None
 
 
+def _read_all(spec: Table, paths: list[Path]) -> list[_Source]:
+    """Every input file read (or IngestError naming each that cannot be used)."""
+    labels = _labels(paths)
+    sources, file_errors = [], []
+    seen: set[Path] = set()
+    for path, label in zip(paths, labels, strict=True):
+        try:
+            resolved = path.resolve()
+            if resolved in seen:
+                raise _FileProblem(f"{label} is given twice")
+            seen.add(resolved)
+            sources.append(_read_source(path, label, spec))
+        except _FileProblem as exc:
+            file_errors.append(str(exc))
+        except OSError as exc:
+            file_errors.append(f"{label} cannot be read: {exc.strerror or exc}")
+    if file_errors:
+        raise IngestError(
+            file_errors[0]
+            if len(file_errors) == 1
+            else f"{spec.name} not loaded: {len(file_errors)} files cannot be used",
+            file_errors,
+            rows=sum(len(s.raw) for s in sources),
+        )
+    return sources
+
+
+def _refuse_rows(spec: Table, sources: list[_Source], problems: list[_Problem]) -> IngestError:
+    errors = [_describe(p, sources) for p in problems]
+    rejected_paths, notes = _write_rejected(sources, problems)
+    bad_rows = len({(p.source, p.row) for p in problems if p.source >= 0})
+    return IngestError(
+        f"{spec.name} not loaded: {len(errors)} problem{'s' if len(errors) != 1 else ''} in "
+        f"{bad_rows} row{'s' if bad_rows != 1 else ''} ({ROW_NOTE}); the table is unchanged",
+        errors + notes,
+        rejected_paths,
+        rows=sum(len(s.raw) for s in sources),
+        rejected_rows=bad_rows,
+    )
+
+
 def ingest(
-    data_dir: str | Path, table: str, files: Sequence[str | Path], *, user: str | None = None
+    data_dir: str | Path,
+    table: str,
+    files: Sequence[str | Path],
+    *,
+    user: str | None = None,
+    replace_all: bool = False,
+    dry_run: bool = False,
+    max_removed_share: float = MAX_REMOVED_SHARE,
 ) -> IngestResult:
-    """Load ``files`` (CSV, XLSX or parquet; together one table) as ``table``, all or nothing.
+    """Load ``files`` (CSV, XLSX or parquet; together one table) into ``table``, all or nothing.
+
+    By default a load is a monthly refresh: the (force, month) slices the files cover (the
+    month of the table's coverage column) replace those slices of the current table and every
+    other row is kept. ``replace_all`` swaps the whole table instead.
 
     Args:
         data_dir: the data directory (created if missing).
         table: a contract table name.
-        files: the extract's files; a key must be unique across all of them.
-        user: who loads, for the log (default: the OS user).
+        files: the extract's files; a key must be unique across all of them and the rows kept.
+        user: who loads, for the log (default: the operating-system account).
+        replace_all: swap the whole table for the files' rows.
+        dry_run: validate and work out the changes, but write nothing in ``data_dir`` (no
+            version, no log line); a refused file still gets its ``.rejected.csv``.
+        max_removed_share: a refresh removing more than this share of the table's rows is
+            refused (``replace_all`` is never refused for it).
 
     Returns:
-        What was loaded; the table now points at a new version.
+        What was loaded (or, for a dry run, what would be) and what it changed.
 
     Raises:
         IngestError: the load was refused and the table is unchanged; ``errors``
@@ -992,91 +1341,95 @@ def ingest(
     paths = [Path(f) for f in files]
     who = _user(user)
     base = {"user": who, "table": table, "files": [str(p.absolute()) for p in paths]}
+    mode = "replace all" if replace_all else "refresh"
     rows = 0
     try:
         spec = _table_spec(table)
         if not paths:
             raise IngestError(f"no files given to load into {table}")
-        labels = _labels(paths)
-        sources, file_errors = [], []
-        seen: set[Path] = set()
-        for path, label in zip(paths, labels, strict=True):
-            try:
-                resolved = path.resolve()
-                if resolved in seen:
-                    raise _FileProblem(f"{label} is given twice")
-                seen.add(resolved)
-                sources.append(_read_source(path, label, spec))
-            except _FileProblem as exc:
-                file_errors.append(str(exc))
-            except OSError as exc:
-                file_errors.append(f"{label} cannot be read: {exc.strerror or exc}")
+        sources = _read_all(spec, paths)
         rows = sum(len(s.raw) for s in sources)
-        if file_errors:
-            raise IngestError(
-                file_errors[0]
-                if len(file_errors) == 1
-                else f"{table} not loaded: {len(file_errors)} files cannot be used",
-                file_errors,
-                rows=rows,
-            )
         frame, problems = _validate(spec, sources)
         if problems:
-            errors = [_describe(p, sources) for p in problems]
-            rejected_paths, notes = _write_rejected(sources, problems)
-            bad_rows = len({(p.source, p.row) for p in problems if p.source >= 0})
-            raise IngestError(
-                f"{table} not loaded: {len(errors)} problem{'s' if len(errors) != 1 else ''} in "
-                f"{bad_rows} row{'s' if bad_rows != 1 else ''} ({ROW_NOTE}); the table is unchanged",
-                errors + notes,
-                rejected_paths,
-                rows=rows,
-                rejected_rows=bad_rows,
-            )
-        data_dir.mkdir(parents=True, exist_ok=True)
-        version, previous = _store(data_dir, spec, frame, sources)
+            raise _refuse_rows(spec, sources, problems)
+        plan = _plan(spec, frame, _read_current(data_dir, spec), replace_all=replace_all)
+        if plan.conflicts:
+            raise _refuse_rows(spec, sources, _to_problems(spec, sources, plan.conflicts))
+        if not replace_all:
+            _guard(plan, spec, max_removed_share)
+        previous = _current(data_dir, table)
+        version = None
+        if not dry_run:
+            storage.make_dir(data_dir)
+            version, previous = _store(data_dir, spec, plan, sources)
     except IngestError as exc:
-        _log(
-            data_dir,
-            **base,
-            status="refused",
-            rows=exc.rows,
-            rejected_rows=exc.rejected_rows,
-            reasons=exc.errors,
-            previous_version=_current(data_dir, table),
-        )
+        if not dry_run:
+            _log(
+                data_dir,
+                **base,
+                status="refused",
+                rows=exc.rows,
+                rejected_rows=exc.rejected_rows,
+                reasons=exc.errors,
+                previous_version=_current(data_dir, table),
+                mode=mode,
+            )
         raise
     except OSError as exc:
         message = f"{table} not loaded: {exc.strerror or exc} ({exc.filename or data_dir})"
-        _log(
-            data_dir,
-            **base,
-            status="refused",
-            rows=rows,
-            reasons=[message],
-            previous_version=_current(data_dir, table),
-        )
+        if not dry_run:
+            _log(
+                data_dir,
+                **base,
+                status="refused",
+                rows=rows,
+                reasons=[message],
+                previous_version=_current(data_dir, table),
+                mode=mode,
+            )
         raise IngestError(message, rows=rows) from exc
     except Exception as exc:  # a bug, not bad input: logged, then raised as it is
-        _log(
-            data_dir,
-            **base,
-            status="refused",
-            rows=rows,
-            reasons=[f"unexpected {type(exc).__name__}: {exc}"],
-            previous_version=_current(data_dir, table),
-        )
+        if not dry_run:
+            _log(
+                data_dir,
+                **base,
+                status="refused",
+                rows=rows,
+                reasons=[f"unexpected {type(exc).__name__}: {exc}"],
+                previous_version=_current(data_dir, table),
+                mode=mode,
+            )
         raise
-    _log(data_dir, **base, status="loaded", rows=len(frame), version=version, previous_version=previous)
-    return IngestResult(
+    result = IngestResult(
         table=table,
         version=version,
         previous_version=previous,
-        rows=len(frame),
+        rows=plan.new.num_rows,
         files=[str(p) for p in paths],
         path=storage.table_dir(data_dir, table),
         ignored_columns={s.label: s.ignored for s in sources if s.ignored},
+        mode=mode,
+        dry_run=dry_run,
+        table_rows=plan.rows_after,
+        previous_rows=plan.rows_before,
+        rows_kept=plan.rows_kept,
+        changes=plan.changes,
+        months_removed=plan.months_removed,
+        notes=plan.notes,
     )
+    if not dry_run:
+        _log(
+            data_dir,
+            **base,
+            status="loaded",
+            rows=result.rows,
+            version=version,
+            previous_version=previous,
+            mode=mode,
+            table_rows=result.table_rows,
+            summary=result.summary_lines(limit=MAX_LOGGED_CHANGES),
+        )
+    return result
 
 
 def rollback(data_dir: str | Path, table: str, *, user: str | None = None) -> str:
@@ -1111,15 +1464,46 @@ def rollback(data_dir: str | Path, table: str, *, user: str | None = None) -> st
 # --- the command line -------------------------------------------------------------------
 
 
+def _share(text: str) -> float:
+    """A share as 0.5 or 50%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share (give 0.5 or 50%)") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1 (0% and 100%)")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m data.ingest",
-        description="Load a force's extract (CSV, XLSX or parquet) into the data directory, "
-        "or roll a table back to its previous version.",
+        description="Load a force's extract (CSV, XLSX or parquet) into the data directory as a monthly "
+        "refresh (the force-months the files cover replace those of the table; every other row is "
+        "kept), swap the whole table with --replace-all, or roll a table back to its previous version.",
     )
     parser.add_argument("--data", required=True, metavar="DIR", help="the data directory")
     parser.add_argument("--table", required=True, metavar="NAME", help=f"one of: {', '.join(TABLES)}")
     parser.add_argument("--rollback", action="store_true", help="point the table at its previous version")
+    parser.add_argument(
+        "--replace-all",
+        action="store_true",
+        help="swap the whole table for the files' rows (default: replace only the force-months they cover)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and print what would change; write nothing in DIR (a refused file still gets "
+        "its .rejected.csv)",
+    )
+    parser.add_argument(
+        "--max-removed-share",
+        type=_share,
+        default=MAX_REMOVED_SHARE,
+        metavar="SHARE",
+        help="refuse a refresh that removes more than this share of the table's rows "
+        f"(default {MAX_REMOVED_SHARE:.0%}; e.g. 0.8 or 80%%)",
+    )
     parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors")
     parser.add_argument("files", nargs="*", metavar="FILE", help="the extract's files (together one table)")
     args = parser.parse_args(argv)
@@ -1127,13 +1511,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give either FILEs to load or --rollback, not both")
     if not args.rollback and not args.files:
         parser.error("give the FILEs to load (or --rollback)")
+    if args.rollback and (args.replace_all or args.dry_run):
+        parser.error("--replace-all and --dry-run apply to a load, not to --rollback")
     try:
         if args.rollback:
             was = storage.current_version(args.data, args.table) if args.table in TABLES else None
             now = rollback(args.data, args.table)
             print(f"{args.table} rolled back to version {now} (was {was or 'a plain folder'}).")
             return 0
-        result = ingest(args.data, args.table, args.files)
+        result = ingest(
+            args.data,
+            args.table,
+            args.files,
+            replace_all=args.replace_all,
+            dry_run=args.dry_run,
+            max_removed_share=args.max_removed_share,
+        )
     except IngestError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         shown = exc.errors if len(exc.errors) > 1 or exc.errors[0] != exc.message else []
@@ -1151,11 +1544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr
         )
         return 1
-    previous = result.previous_version or "none"
-    print(
-        f"Loaded {result.rows:,} rows into {result.table} from {len(result.files)} "
-        f"file{'s' if len(result.files) != 1 else ''}: version {result.version} (previous: {previous})."
-    )
+    for line in result.summary_lines(limit=MAX_PRINTED_CHANGES):
+        print(line)
     for label, names in result.ignored_columns.items():
         print(f"note: {label}: ignored columns not in the contract: {', '.join(names)}")
     return 0

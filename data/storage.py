@@ -42,6 +42,8 @@ LOG_NAME = "_ingest_log.jsonl"
 ORIGINAL_SUFFIX = "original"
 _STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _STAMP_LENGTH = len("20261128T112233Z")
+DIR_MODE = 0o750  # data folders: owner and group only
+FILE_MODE = 0o640  # data files, the log, rejected rows: owner and group only
 
 
 def is_hidden(name: str) -> bool:
@@ -170,6 +172,31 @@ def data_version(data_dir: str | Path) -> str:
 
 
 # --- writing ---------------------------------------------------------------
+
+
+def make_dir(path: str | Path) -> Path:
+    """Create ``path`` and any missing parents as owner-and-group folders (``DIR_MODE``).
+
+    Folders that already exist are left as they are.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return path
+    if path.parent != path:
+        make_dir(path.parent)
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return path
+    os.chmod(path, DIR_MODE)  # exactly: mkdir's mode is narrowed by the umask, never by this
+    return path
+
+
+def private_file(path: str | Path) -> None:
+    """Make a file we wrote owner-and-group readable only (``FILE_MODE``)."""
+    os.chmod(path, FILE_MODE)
 
 
 def _next_stamp(existing: list[str]) -> str:
