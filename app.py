@@ -19,12 +19,15 @@ import dash
 import dash_bootstrap_components as dbc
 import plotly.io as pio
 from dash import dcc, html
+from werkzeug.serving import WSGIRequestHandler
 
 import figures
+from auth import web as auth_web
 from queries import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
-from ui import filters, state
+from ui import filters, guard, state
 
 HERE = Path(__file__).parent
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PRODUCT_NAME = "Child protection performance"
 
 pio.templates["dashboard"] = figures.TEMPLATE
@@ -44,18 +47,46 @@ app = dash.Dash(
 # Dash's page has no language by default (an axe failure): set lang="en".
 app.index_string = app.index_string.replace("<html>", '<html lang="en">')
 server = app.server
+# Logging at import, so that gunicorn (which never calls main()) logs too; the audit log itself
+# is the SQLite table of auth.audit, written by every process.
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+auth_web.configure(server)  # sign-in, the guard on every route, security headers
+guard.install(app)  # a /_dash-update-component body must be a call of a declared callback
+
+
+def user_menu() -> html.Div:
+    """Who is signed in, as what, and a sign-out form (a POST with the session's CSRF token)."""
+    principal = auth_web.current_principal()
+    if principal is None:
+        return html.Div()
+    return html.Form(
+        [
+            html.Span(principal.describe(), className="navbar-text small me-2", id="nav-user"),
+            dcc.Input(type="hidden", name="csrf_token", value=auth_web.logout_form_token()),
+            html.Button(
+                "Sign out", type="submit", className="btn btn-outline-light btn-sm", id="nav-sign-out"
+            ),
+        ],
+        method="POST",
+        action="/logout",
+        className="d-flex align-items-center ms-xl-3",
+    )
 
 
 def navbar() -> dbc.Navbar:
+    principal = auth_web.current_principal()
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in dash.page_registry.values()
+        # A page for a higher role is left out of the menu (its callbacks refuse it anyway).
+        if principal is not None and principal.may(page.get("role", "gold"))
     ]
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand("Child protection", href="/", className="fw-semibold"),
                 dbc.Nav(links, navbar=True, className="ms-auto flex-wrap"),
+                user_menu(),
             ],
             fluid=True,
         ),
@@ -115,7 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # SettingsError, EventsError: the message names the file and the key
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.debug and args.host not in LOOPBACK:
+        # Debug mode serves tracebacks and an interactive debugger: never to the network.
+        print(f"error: --debug is only allowed on a loopback host ({', '.join(LOOPBACK)})", file=sys.stderr)
+        return 2
+    # The development server names no versions in its Server header.
+    WSGIRequestHandler.server_version = "dashboard"
+    WSGIRequestHandler.sys_version = ""
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0
 

@@ -18,6 +18,7 @@ table), so Dorset is the same whatever the number of forces.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -1326,6 +1327,9 @@ def existing_tables(out_dir: str | Path) -> list[str]:
     return [t for t in TABLES if os.path.lexists(out / t)]  # a table may be a symlink
 
 
+GENERATED_MARKER = "_generated.json"  # hidden from the runner: it skips "_" names
+
+
 def generate(
     out_dir: str | Path,
     *,
@@ -1388,6 +1392,12 @@ def generate(
         if missing:
             raise RuntimeError(f"no generator for tables {sorted(missing)}")
         _move_into_place(tmp, out)
+        # The app offers its demo sign-in only on data this marker vouches for (auth.web.demo_allowed).
+        (out / GENERATED_MARKER).write_text(
+            json.dumps(
+                {"generator": "data.generate", "seed": seed, "from": start, "to": end, "forces": forces}
+            ),
+        )
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

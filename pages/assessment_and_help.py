@@ -10,7 +10,7 @@ from queries import DataError
 from queries.kpis import kpi_series
 from ui import area_page
 from ui import distribution_figures as dist
-from ui.callbacks import audit_detail, dashboard_callback
+from ui.callbacks import audit_detail, dashboard_callback, records_or_note
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label, period_label
 from ui.state import get_store
@@ -50,7 +50,7 @@ def layout(**_query):
     return [
         *area_page.layout(AREA, INTRO, BREAKDOWNS),
         html.H2("Children missing 3 or more times in 90 days", className="h5 mt-2"),
-        html.Div(id=ID_COHORT),
+        records_or_note(html.Div(id=ID_COHORT)),
         html.H2("Distributions", className="h5 mt-3"),
         dbc.Row(
             [
@@ -71,7 +71,7 @@ def layout(**_query):
             ]
         ),
         html.H3("Flagged risk-assessment language", className="h6"),
-        dcc.Loading(html.Div(id=ID_LANGUAGE_TABLE), type="circle", delay_show=300),
+        records_or_note(dcc.Loading(html.Div(id=ID_LANGUAGE_TABLE), type="circle", delay_show=300)),
     ]
 
 
@@ -130,6 +130,7 @@ def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
     Output(ID_COHORT, "children"),
     Input(ID_STATE, "data"),
     action="view repeat-missing cohort records",
+    records=True,
 )
 def update_repeat_cohort(state_data):
     state = require_state(state_data)
@@ -141,6 +142,7 @@ def update_repeat_cohort(state_data):
         )
     except DataError as exc:
         return dbc.Alert(str(exc), color="danger")
+    audit_detail(rows=len(cohort))
     return cohort_table(cohort, state)
 
 
@@ -263,6 +265,7 @@ def update_assessment_and_help_distributions(state_data, focus_data):
     Input(ID_STATE, "data"),
     Input(focus_id, "data"),
     action="view flagged risk-assessment language records",
+    records=True,
 )
 def update_assessment_and_help_language_table(state_data, focus_data):
     state = require_state(state_data)
@@ -284,6 +287,7 @@ def update_assessment_and_help_language_table(state_data, focus_data):
         )
         if part
     )
+    audit_detail(rows=len(flagged))
     return language_table(flagged, get_store().settings.language_phrases, what=where)
 
 

@@ -9,6 +9,8 @@ function and hand its DataFrame to a pure builder below.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -34,7 +36,7 @@ from queries.quality import (
     table_summary,
 )
 from ui.area_page import chart_graph_id, chart_title, graph_card
-from ui.callbacks import audit_detail, dashboard_callback
+from ui.callbacks import audit_detail, dashboard_callback, records_or_note, user_may
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
 from ui.records import MAX_ROWS, records_grid
@@ -190,7 +192,7 @@ def layout(**_query):
             ),
             className="mb-2",
         ),
-        dcc.Loading(html.Div(id=ID_RECORDS), type="circle"),
+        records_or_note(dcc.Loading(html.Div(id=ID_RECORDS), type="circle")),
         html.H2("Ingest history", className="h5 mt-4"),
         html.P(
             "Every load and rollback with `python -m data.ingest`, newest first, and the versions kept "
@@ -579,6 +581,7 @@ def records_frame(records: pd.DataFrame, check_id: str) -> pd.DataFrame:
 def records_view(records: pd.DataFrame, check_id: str, *, where: str) -> html.Div:
     """The records behind a check in the shared records grid (capped at MAX_ROWS)."""
     frame = records_frame(records, check_id)
+    audit_detail(rows=min(len(frame), MAX_ROWS))
     return records_grid(
         frame.head(MAX_ROWS), ID_RECORDS_GRID, what=f"{CHECKS[check_id].label}, {where}", total=len(frame)
     )
@@ -608,7 +611,12 @@ def outcome_text(entry) -> str:
 
 
 def history_view(
-    history: pd.DataFrame, versions: pd.DataFrame, commands: dict[str, str | None], *, data_dir: str
+    history: pd.DataFrame,
+    versions: pd.DataFrame,
+    commands: dict[str, str | None],
+    *,
+    data_dir: str,
+    detail: bool = True,
 ) -> html.Div:
     """The ingest log (newest first), the versions kept per table and the rollback command.
 
@@ -617,12 +625,16 @@ def history_view(
         versions: :func:`queries.quality.kept_versions`.
         commands: table → the rollback command, or None when there is no earlier version.
         data_dir: the data folder, for the empty state.
+        detail: show who loaded, the rejected values, file paths and the server's folder
+            (administrators only: a rejected cell can hold a child's details, a path tells an
+            attacker where the data lives).
     """
     if history.empty and versions.empty:
         return dbc.Alert(
             [
                 html.Strong("No ingest log: this data was generated, not ingested. "),
-                f"The folder {data_dir} has no _ingest_log.jsonl, so its tables were written by the "
+                f"The folder {data_dir if detail else 'of extracts'} has no _ingest_log.jsonl, so its tables "
+                "were written by the "
                 "synthetic generator (or copied in by hand). Loads and rollbacks with python -m data.ingest "
                 "are listed here.",
             ],
@@ -636,7 +648,7 @@ def history_view(
             html.Tr(
                 [
                     html.Th("When", scope="col"),
-                    html.Th("By", scope="col"),
+                    *([html.Th("By", scope="col")] if detail else []),
                     html.Th("Table", scope="col"),
                     html.Th("Outcome", scope="col"),
                     html.Th("Files", scope="col"),
@@ -653,16 +665,19 @@ def history_view(
             )
             outcome = [badge, html.Span(outcome_text(entry))]
             reasons = _reasons(entry.get("reasons") or [])
-            if reasons is not None and status == "refused":
+            if reasons is not None and status == "refused" and detail:
                 outcome.append(reasons)
             body.append(
                 html.Tr(
                     [
                         html.Td(_date(entry.get("at"), with_time=True)),
-                        html.Td(entry.get("user") or "unknown"),
+                        *([html.Td(entry.get("user") or "unknown")] if detail else []),
                         html.Td(table_words(entry.get("table"))),
                         html.Td(outcome),
-                        html.Td(", ".join(entry.get("files") or []) or "—", className="small"),
+                        html.Td(
+                            ", ".join(f if detail else Path(f).name for f in entry.get("files") or []) or "—",
+                            className="small",
+                        ),
                     ]
                 )
             )
@@ -692,7 +707,12 @@ def history_view(
                         html.Th(table_words(table), scope="row"),
                         html.Td(f"{len(kept):,}", className="text-end"),
                         html.Td(current_text, className="small"),
-                        html.Td(html.Code(command) if command else "No earlier version", className="small"),
+                        html.Td(
+                            (html.Code(command) if detail else "An administrator can roll back")
+                            if command
+                            else "No earlier version",
+                            className="small",
+                        ),
                     ]
                 )
             )
@@ -773,6 +793,7 @@ def update_data_quality(state_data, chosen_check):
     Input(ID_CHECK, "value"),
     Input(ID_STATE, "data"),
     action="view data-quality records",
+    records=True,
 )
 def update_error_records(check_id, state_data):
     state = require_state(state_data)
@@ -799,4 +820,6 @@ def update_ingest_history(state_data):
         table: rollback_command(data_dir, table) if can_roll_back(data_dir, table) else None
         for table in dict.fromkeys(versions["table_name"])
     }
-    return history_view(ingest_history(data_dir), versions, commands, data_dir=str(data_dir))
+    return history_view(
+        ingest_history(data_dir), versions, commands, data_dir=str(data_dir), detail=user_may("admin")
+    )

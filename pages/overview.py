@@ -21,7 +21,7 @@ from queries.summary import (
     load_recommendations,
     recommendation_status,
 )
-from ui.area_page import AREA_PATHS, chart_title, status_badge
+from ui.area_page import AREA_PATHS, GRAPH_CONFIG, chart_title, status_badge
 from ui.callbacks import audit_detail, dashboard_callback
 from ui.filters import ID_STATE, require_state
 from ui.formatting import format_change, format_target, format_value, month_label
@@ -62,9 +62,7 @@ def layout(**_query):
         ),
         html.Div(id=ID_RECOMMENDATIONS),
         html.H2("Case audits", className="h5 mt-4"),
-        dbc.Card(
-            dbc.CardBody(dcc.Graph(id=ID_AUDITS, config={"displaylogo": False}, style={"height": "340px"}))
-        ),
+        dbc.Card(dbc.CardBody(dcc.Graph(id=ID_AUDITS, config=GRAPH_CONFIG, style={"height": "340px"}))),
     ]
 
 

@@ -38,9 +38,76 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The test accounts: one per role, and an officer limited to one force. Made with the real
+# `flask --app app users add` command, as the README tells a force to make its first user.
+PASSWORD = "a long test password"
+ACCOUNTS = {
+    "gold-user": ("gold", None),
+    "officer-user": ("officer", None),
+    "analyst-user": ("analyst", None),
+    "admin-user": ("admin", None),
+    "wessex-officer": ("officer", "Wessex"),
+}
+
+
+def add_user(env: dict, name: str, role: str, force: str | None = None, password: str = PASSWORD) -> None:
+    """``flask --app app users add`` with the password on stdin, in the app's environment."""
+    command = [sys.executable, "-m", "flask", "--app", "app", "users", "add", name, "--role", role]
+    if force:
+        command += ["--force", force]
+    subprocess.run(
+        command, cwd=REPO_ROOT, env=env, input=password + "\n", text=True, check=True, capture_output=True
+    )
+
+
+def app_env(data_dir: Path, instance: Path, **extra: str) -> dict:
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "CPD_DATA_DIR": str(data_dir),
+        "CPD_INSTANCE_DIR": str(instance),
+        "CPD_SECRET_KEY": "test-secret-key-not-for-production",
+        # The browser tests open many records views in a minute; the limit has its own test.
+        "CPD_RECORDS_PER_MINUTE": "100000",
+        **extra,
+    }
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/login", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the app did not start:\n{log_path.read_text()}")
+        time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.fixture(scope="session")
-def app_url(synthetic_dir, tmp_path_factory) -> str:
-    """The dashboard running on the synthetic data, as `python app.py` starts it."""
+def app_instance(tmp_path_factory) -> Path:
+    """The running app's private folder: its accounts, audit log and secret key."""
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def app_url(synthetic_dir, app_instance, tmp_path_factory) -> str:
+    """The dashboard running on the synthetic data, as `python app.py` starts it, with its accounts."""
+    env = app_env(synthetic_dir, app_instance)
+    for name, (role, force) in ACCOUNTS.items():
+        add_user(env, name, role, force)
     port = _free_port()
     log_path = tmp_path_factory.mktemp("app") / "app.log"
     log = log_path.open("w")
@@ -49,33 +116,65 @@ def app_url(synthetic_dir, tmp_path_factory) -> str:
         cwd=REPO_ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the app did not start:\n{log_path.read_text()}")
-        time.sleep(0.3)
+    wait_until_serving(url, process, log_path)
     yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)
     log.close()
 
 
+def sign_in(base_url: str, name: str, password: str = PASSWORD):
+    """A requests session signed in through the login form (its CSRF token included)."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(base_url + "/login", timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = session.post(
+        base_url + "/login",
+        data={"csrf_token": token, "username": name, "password": password, "next": "/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    session.last_sign_in = response
+    return session
+
+
 @pytest.fixture(scope="session")
-def browser():
-    """Headless Debian Chromium through chromedriver, with the console log readable."""
+def signed_in(app_url):
+    """``signed_in("gold-user")``: a requests session of that account (one per account, reused)."""
+    sessions: dict[str, object] = {}
+
+    def get(name: str):
+        if name not in sessions:
+            sessions[name] = sign_in(app_url, name)
+            assert sessions[name].last_sign_in.status_code == 302, sessions[name].last_sign_in.text
+        return sessions[name]
+
+    return get
+
+
+def browser_sign_in(driver, base_url: str, name: str, password: str = PASSWORD) -> None:
+    """Sign the browser in through the login page, as a user would."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.delete_all_cookies()
+    driver.get(base_url + "/login")
+    driver.find_element(By.ID, "login-name").send_keys(name)
+    driver.find_element(By.ID, "login-password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
+
+
+@pytest.fixture(scope="session")
+def browser(app_url):
+    """Headless Debian Chromium through chromedriver, signed in as an administrator (who may see
+    everything the pages offer), with the console log readable."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -100,5 +199,6 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     driver.set_page_load_timeout(60)
+    browser_sign_in(driver, app_url, "admin-user")
     yield driver
     driver.quit()

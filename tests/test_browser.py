@@ -151,6 +151,11 @@ def _banner_text(browser) -> str:
     return shown[0] if shown else ""
 
 
+# The page re-renders cards and charts as callbacks land: an element found may be replaced
+# before it is read, which is a retry, not a failure.
+STALE = (StaleElementReferenceException,)
+
+
 def _click_until(browser, locate, done, attempts: int = 3) -> None:
     """Click what ``locate`` finds until ``done`` holds: a redraw can swallow a click on a chart."""
     for _ in range(attempts):
@@ -167,23 +172,24 @@ def _click_until(browser, locate, done, attempts: int = 3) -> None:
 def test_a_drill_down_click_narrows_the_page(browser, app_url):
     browser.get(app_url + "/detention?from=2021-04&to=2022-03&force=Dorset")
     _wait_rendered(browser, PAGES["/detention"])
-    card = browser.find_element(By.CSS_SELECTOR, ".kpi-card")
-    before = card.text
+    before = browser.find_element(By.CSS_SELECTOR, ".kpi-card").text
     # The first breakdown: AA delay by custody suite; click its first bar.
     _click_until(
         browser,
         lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .bars .point path")[0],
         lambda d: "custody suite" in _banner_text(d),
     )
-    WebDriverWait(browser, 20).until(
+    WebDriverWait(browser, 20, ignored_exceptions=STALE).until(
         lambda d: (
             "custody suite" in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .gtitle")[4].text
             or any("only" in t.text for t in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .gtitle"))
         )
     )
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".kpi-card").text != before)
+    WebDriverWait(browser, 20, ignored_exceptions=STALE).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".kpi-card").text != before
+    )
     # Then a month on the first trend: the banner names it too.
-    WebDriverWait(browser, 20).until(
+    WebDriverWait(browser, 20, ignored_exceptions=STALE).until(
         lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-dash-is-loading='true']")
     )
     _click_until(
@@ -194,16 +200,18 @@ def test_a_drill_down_click_narrows_the_page(browser, app_url):
     # The records behind a chart follow the narrowed view.
     records = next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Records")
     browser.execute_script("arguments[0].click()", records)
-    caption = WebDriverWait(browser, 20).until(
+    caption = WebDriverWait(browser, 20, ignored_exceptions=STALE).until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, ".modal-body p"))
     )
     assert "custody suite" in caption.text and "2021" in caption.text
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".modal .ag-row"))
+    WebDriverWait(browser, 20, ignored_exceptions=STALE).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".modal .ag-row")
+    )
     browser.execute_script("arguments[0].click()", browser.find_element(By.CSS_SELECTOR, ".modal .btn-close"))
     # "Show all" clears the narrowing.
     time.sleep(0.5)  # the modal fades out
     browser.execute_script("document.querySelector(\"[id*='area-focus-clear']\").click()")
-    WebDriverWait(browser, 20).until(
+    WebDriverWait(browser, 20, ignored_exceptions=STALE).until(
         lambda d: not any(a.is_displayed() for a in d.find_elements(By.CSS_SELECTOR, ".alert-info"))
     )
     assert _severe_console_errors(browser) == []

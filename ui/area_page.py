@@ -34,11 +34,11 @@ from queries.kpis import (
 )
 from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
 from ui import distribution_figures
-from ui.callbacks import audit_detail, dashboard_callback
+from ui.callbacks import RECORDS_ROLE, audit_detail, dashboard_callback, user_may
 from ui.figure_table import figure_table
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
-from ui.records import records_grid
+from ui.records import MAX_ROWS, records_grid
 from ui.spc_badges import spc_badges
 from ui.state import get_events, get_store
 
@@ -51,11 +51,24 @@ AREA_PATHS = {
     "detention": "/detention",
 }
 STATUS_COLOURS = {STATUS_ON: "success", STATUS_NEAR: "warning", STATUS_OFF: "danger"}
-# Keep the camera (analysts export snapshots); drop tools a reader never needs.
+# Keep the camera (analysts export snapshots); drop tools a reader never needs, and every
+# button that would send a chart (and the children's figures in it) to Plotly's cloud.
 GRAPH_CONFIG = {
     "displaylogo": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d"],
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "plotlyServerURL": "",
+    "modeBarButtonsToRemove": [
+        "select2d",
+        "lasso2d",
+        "zoomIn2d",
+        "zoomOut2d",
+        "autoScale2d",
+        "pan2d",
+        "sendDataToCloud",
+        "editInChartStudio",
+    ],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 BREAKDOWN_WORDS = {
@@ -237,10 +250,16 @@ def _chart_toolbar(area: str, key: str, kpi_id: str) -> html.Div:
             toolbar_button(
                 "Table", {"type": "chart-table-button", **button_ids}, "Show the numbers as a table"
             ),
-            toolbar_button(
-                "Records",
-                {"type": "chart-records", **button_ids, "kpi": kpi_id},
-                "The pseudonymised records behind this chart",
+            *(
+                [
+                    toolbar_button(
+                        "Records",
+                        {"type": "chart-records", **button_ids, "kpi": kpi_id},
+                        "The pseudonymised records behind this chart",
+                    )
+                ]
+                if user_may(RECORDS_ROLE)
+                else []
             ),
         ],
         className="chart-toolbar d-flex justify-content-end gap-1",
@@ -355,7 +374,7 @@ def graph_card(
             "Table", {"type": "page-graph-table-button", "graph": key}, "Show the numbers as a table"
         )
     ]
-    if records_kpi and area:
+    if records_kpi and area and user_may(RECORDS_ROLE):
         buttons.append(
             toolbar_button(
                 "Records",
@@ -848,6 +867,7 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         State(ID_STATE, "data"),
         State(focus_id, "data"),
         action=f"view records {area}",
+        records=True,
         prevent_initial_call=True,
     )
     def show_records(clicks, state_data, focus_data):
@@ -884,6 +904,7 @@ def records_view(kpi_id: str, state: FilterState, focus: PageFocus) -> tuple[str
         rows, total = kpi_records(get_store(), kpi_id, period, state.filters, focus=group)
     except DataError as exc:
         return f"Records: {kpi.label}", dbc.Alert(str(exc), color="danger")
+    audit_detail(rows=min(total, MAX_ROWS))  # the rows this view disclosed (the grid's cap)
     what = f"{kpi.label} — {catalog().queries[kpi.query].table} {scope}, {where}"
     return f"Records behind {kpi.label}", records_grid(
         rows, {"type": "records-grid", "kpi": kpi_id}, what=what, total=total

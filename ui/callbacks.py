@@ -1,81 +1,200 @@
-"""The one way a callback is registered, so that a role check and the audit log live in one place.
+"""The one way a callback is registered, so that the role check and the audit log live in one place.
 
 Every page registers its callbacks with :func:`dashboard_callback` instead of
-``dash.callback``. Today it logs each action (who, what, with which inputs)
-to the ``audit`` logger and turns data errors into a visible message; the
-login issue adds the role check here, and no callback changes.
+``dash.callback``. For each call it:
+
+- finds the signed-in principal (the route guard has already refused anyone else);
+- checks the role the callback needs (``role="officer"`` for records...), and refuses with 403;
+- runs the callback; an input the callback cannot use (a crafted request) becomes a 400 with a
+  message, never a 500;
+- writes one audit row: who, role, force, client, action, page, filters, drill-down, KPI, row
+  count, purpose, outcome (done / refused / failed) and duration.
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
-import getpass
 import logging
+import os
 import time
 
 import dash
+import flask
+from dash.exceptions import PreventUpdate
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, TooManyRequests, Unauthorized
 
-audit_log = logging.getLogger("audit")
-# What a callback adds to its audit line (which records, which filters), set by audit_detail().
+from auth import AccessDenied, Principal, audit
+from auth import role_allows as auth_role_allows
+from auth.web import client_address, current_principal
+
+log = logging.getLogger("audit")
+# What a callback adds to its audit row (which records, which filters), set by audit_detail().
 _details: contextvars.ContextVar[dict | None] = contextvars.ContextVar("audit_details", default=None)
+_COLUMNS = ("page", "filters", "drilldown", "kpi", "rows", "purpose")
+
+
+class InputError(ValueError):
+    """An input a callback cannot use; the message is shown to the user (as a 400)."""
+
+
+class RateLimited(Exception):
+    """Too many of one action in a short time (e.g. records, which must not be scraped)."""
 
 
 def audit_detail(**fields) -> None:
-    """Add fields to the audit line of the running callback (e.g. the KPI whose records were shown)."""
+    """Add fields to the audit row of the running callback (the KPI whose records were shown, rows…)."""
     details = _details.get()
     if details is not None:
         details.update({k: v for k, v in fields.items() if v not in (None, "")})
 
 
-def current_user() -> str:
-    """The user behind the request. Until login lands: the operating-system user."""
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+def require_principal(needed: str = "gold") -> Principal:
+    """The request's principal, if their role includes ``needed``.
 
-
-def authorize(user: str, action: str) -> None:
-    """Raise PermissionError when ``user`` may not perform ``action``.
-
-    Every signed-in user may view every page for now; roles arrive with the
-    login issue and are checked here.
+    Raises:
+        Unauthorized: nobody is signed in.
+        AccessDenied: the role does not include ``needed``.
     """
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("Sign in first.")
+    if not principal.may(needed):
+        raise AccessDenied(f"This needs the {needed} role; you are signed in as {principal.role}.")
+    return principal
 
 
-def dashboard_callback(*dependencies, action: str, **kwargs):
+def user_may(needed: str) -> bool:
+    """Whether the signed-in user's role includes ``needed`` — for layouts, which leave out what the
+    user may not open (the callbacks still refuse it: hiding a button is not a check)."""
+    principal = current_principal()
+    return principal is not None and principal.may(needed)
+
+
+RECORDS_ROLE = "officer"
+RECORDS_NOTE = "The pseudonymised records behind this are shown to officers, analysts and administrators."
+
+
+def records_or_note(component):
+    """``component`` for a user who may see records; otherwise a sentence saying who may."""
+    from dash import html
+
+    if user_may(RECORDS_ROLE):
+        return component
+    return html.P(RECORDS_NOTE, className="small text-body-secondary fst-italic records-withheld")
+
+
+def _page() -> str | None:
+    if not flask.has_request_context():
+        return None
+    referrer = flask.request.headers.get("Referer") or ""
+    path = referrer.split("://", 1)[-1].partition("/")[2]
+    return ("/" + path.split("?", 1)[0])[:200] if referrer else None
+
+
+def _write(principal: Principal | None, action: str, outcome: str, started: float, details: dict) -> None:
+    columns = {key: details.pop(key) for key in _COLUMNS if key in details}
+    if "focus" in details:
+        columns.setdefault("drilldown", details.pop("focus"))
+    columns.setdefault("page", _page())
+    duration = (time.perf_counter() - started) * 1000
+    log.info(
+        "user=%s action=%s outcome=%s ms=%.1f%s",
+        principal.name if principal else None,
+        action,
+        outcome,
+        duration,
+        "".join(f" {key}={value!r}" for key, value in {**columns, **details}.items()),
+    )
+    audit.record(
+        action,
+        outcome=outcome,
+        user=principal.name if principal else None,
+        role=principal.role if principal else None,
+        force=principal.force if principal else None,
+        client=client_address(),
+        duration_ms=duration,
+        detail=details or None,
+        **columns,
+    )
+
+
+def records_per_minute() -> int:
+    """How many records views one user may open in a minute (``CPD_RECORDS_PER_MINUTE``, default 30):
+    enough to work, too few to scrape a table month by month."""
+    try:
+        return max(1, int(os.environ.get("CPD_RECORDS_PER_MINUTE", "30")))
+    except ValueError:
+        return 30
+
+
+def _check_records_rate(principal: Principal) -> None:
+    if audit.count_recent(principal.name, "records", 60) >= records_per_minute():
+        raise RateLimited(
+            f"You have opened {records_per_minute()} records views in the last minute, the most allowed. "
+            "Wait a minute and try again; this refusal is recorded."
+        )
+
+
+def dashboard_callback(*dependencies, action: str, role: str = "gold", records: bool = False, **kwargs):
     """Register a Dash callback behind the role check and the audit log.
 
     Args:
         *dependencies: Outputs, Inputs and States, as for ``dash.callback``.
-        action: what the callback does, for the audit log ("view overview",
-            "export chart"...).
+        action: what the callback does, for the audit log ("view overview", "view records"...).
+        role: the least role that may run it (see ``auth.ROLES``).
+        records: it shows pseudonymised rows: needs at least the officer role, its action names
+            "records", and one user may run such callbacks only so often (:func:`records_per_minute`).
         **kwargs: passed to ``dash.callback`` (prevent_initial_call...).
     """
+    if records:
+        if "records" not in action:
+            raise ValueError(f"a records callback's action must say so: {action!r}")
+        if not auth_role_allows(role, RECORDS_ROLE):
+            role = RECORDS_ROLE
 
     def register(func):
         @functools.wraps(func)
         def wrapper(*args, **kw):
-            user = current_user()
-            authorize(user, action)
             started = time.perf_counter()
             token = _details.set({})
+            principal = current_principal()
+            outcome, error = "done", None
             try:
-                result = func(*args, **kw)
-                details = _details.get() or {}
+                principal = require_principal(role)
+                if records:
+                    _check_records_rate(principal)
+                return func(*args, **kw)
+            except PreventUpdate:
+                outcome = None  # nothing was shown: not an action
+                raise
+            except AccessDenied as exc:
+                outcome, error = "refused", Forbidden(str(exc))
+            except Unauthorized as exc:
+                outcome, error = "refused", exc
+            except RateLimited as exc:
+                outcome, error = "refused", TooManyRequests(str(exc))
+            except InputError as exc:
+                outcome, error = "refused", BadRequest(str(exc))
+            except HTTPException as exc:
+                outcome, error = "refused", exc
+            except Exception as exc:
+                # A crafted body gives a callback values its own UI never sends (a string for a dict,
+                # an unknown KPI id). Answer 400 with no detail, and keep the traceback for the
+                # server's log: a stack trace in a response tells an attacker how the code is built.
+                log.exception("callback %s failed on its inputs", func.__name__)
+                outcome = "failed"
+                error = BadRequest(f"The request could not be used ({type(exc).__name__}).")
             finally:
+                details = _details.get() or {}
                 _details.reset(token)
-            audit_log.info(
-                "user=%s action=%s callback=%s ms=%.1f%s",
-                user,
-                action,
-                func.__name__,
-                (time.perf_counter() - started) * 1000,
-                "".join(f" {key}={value!r}" for key, value in details.items()),
-            )
-            return result
+                if outcome is not None:
+                    if error is not None:
+                        details.setdefault("reason", error.description)
+                    _write(principal, action, outcome, started, details)
+            raise error
 
+        wrapper.required_role = role
         return dash.callback(*dependencies, **kwargs)(wrapper)
 
     return register

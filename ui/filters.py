@@ -20,9 +20,10 @@ import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from auth.web import current_principal
 from queries import DataError
 from queries.kpis import Filters, Period, PeriodError, add_months, parse_month
-from ui.callbacks import dashboard_callback
+from ui.callbacks import InputError, dashboard_callback
 from ui.formatting import month_label, period_label
 from ui.state import get_store
 
@@ -68,6 +69,15 @@ class FilterOptions:
                 pd.Timestamp(rows["last_month"].max()).strftime("%Y-%m"),
             )
         return cls(forces, values("lpa"), values("local_authority"), coverage)
+
+    def limited_to(self, force: str) -> FilterOptions:
+        """The same options with one force only (a force-limited user sees no other)."""
+        return FilterOptions(
+            (force,),
+            {force: self.lpas.get(force, ())},
+            {force: self.local_authorities.get(force, ())},
+            {force: self.coverage[force]},
+        )
 
     def default_period(self, force: str, today: date | None = None) -> tuple[str, str]:
         """The last 12 complete months the force's data covers."""
@@ -126,10 +136,36 @@ class FilterState:
 
 
 def require_state(state_data: Mapping | None) -> FilterState:
-    """The filter state a page callback reads; no update until the filter bar has resolved one."""
+    """The filter state a page callback acts on, rebuilt by the server from what the user may see.
+
+    The state arrives from the browser, so it is never trusted: its values are resolved
+    again against the data and the user's allowed force (:func:`resolve`), exactly as a
+    URL is. A force-limited user gets their force whatever the request says; months are
+    held to the data's coverage; an unknown LPA becomes "all". No update until the
+    filter bar has resolved a state.
+    """
     if not state_data:
         raise PreventUpdate
-    return FilterState.from_dict(state_data)
+    if not isinstance(state_data, Mapping):
+        raise InputError("the filter state must be an object")
+    query = {
+        key: value if isinstance(value, str) else None
+        for key, value in (
+            ("from", state_data.get("period_from")),
+            ("to", state_data.get("period_to")),
+            ("force", state_data.get("force")),
+            ("lpa", state_data.get("lpa")),
+            ("local_authority", state_data.get("local_authority")),
+        )
+    }
+    state, _messages = resolve(query, load_options(), allowed_force=allowed_force())
+    return state
+
+
+def allowed_force() -> str | None:
+    """The one force the signed-in user is limited to, or None for every force."""
+    principal = current_principal()
+    return principal.force if principal else None
 
 
 def parse_search(search: str | None) -> dict[str, str]:
@@ -139,17 +175,33 @@ def parse_search(search: str | None) -> dict[str, str]:
 
 
 def resolve(
-    query: Mapping[str, str | None], options: FilterOptions, today: date | None = None
+    query: Mapping[str, str | None],
+    options: FilterOptions,
+    today: date | None = None,
+    *,
+    allowed_force: str | None = None,
 ) -> tuple[FilterState, list[str]]:
-    """Turn raw values (from the URL or the controls) into a valid state and messages.
+    """Turn raw values (from the URL, the controls or a request) into a valid state and messages.
 
     Every value the data does not hold is replaced by its default, with a
     message naming it; only values taken from ``options`` reach a query.
+    ``allowed_force`` limits the choice to one force (a force-limited user),
+    and a period is held to the force's months (a far-future month never
+    reaches the queries, which would build a history up to it).
     """
     messages: list[str] = []
+    if allowed_force is not None:
+        if allowed_force not in options.forces:
+            raise DataError(
+                f"the data holds no records of {allowed_force}, the force your account is limited to"
+            )
+        options = options.limited_to(allowed_force)
     if not options.forces:
         raise DataError("the data holds no force")
     force = (query.get("force") or "").strip()
+    if allowed_force is not None and force and force != allowed_force:
+        messages.append(f"Your account shows {allowed_force} only; “{force}” is not shown.")
+        force = allowed_force
     if force and force not in options.forces:
         messages.append(f"Force “{force}” is not in the data; showing {options.forces[0]}.")
         force = ""
@@ -180,8 +232,17 @@ def resolve(
     if period_to < first or period_from > last:
         messages.append(
             f"{force}'s data covers {period_label(first, last)}; "
-            f"{period_label(period_from, period_to)} has no data."
+            f"{period_label(period_from, period_to)} has no data, so the last 12 complete months are shown."
         )
+        period_from, period_to = default_from, default_to
+    elif period_from < first or period_to > last:
+        held_from, held_to = max(period_from, first), min(period_to, last)
+        messages.append(
+            f"{force}'s data covers {period_label(first, last)}; "
+            f"showing {period_label(held_from, held_to)} of the "
+            f"{period_label(period_from, period_to)} asked for."
+        )
+        period_from, period_to = held_from, held_to
     return FilterState(period_from, period_to, force, lpa, local_authority), messages
 
 
@@ -261,6 +322,11 @@ def _select_options(values: tuple[str, ...], all_label: str) -> list[dict]:
 )
 def update_filters(search, period_from, period_to, force, lpa, local_authority, _reset, current):
     """Keep URL, controls and the filter state in step (one callback: they feed each other)."""
+    # The values come from the browser: anything but text is treated as not given.
+    search, period_from, period_to, force, lpa, local_authority = (
+        value if isinstance(value, str) else None
+        for value in (search, period_from, period_to, force, lpa, local_authority)
+    )
     try:
         options = load_options()
     except DataError as exc:
@@ -282,7 +348,14 @@ def update_filters(search, period_from, period_to, force, lpa, local_authority, 
             query = {"force": force}
     else:
         query = parse_search(search)
-    state, messages = resolve(query, options)
+    limit = allowed_force()
+    try:
+        state, messages = resolve(query, options, allowed_force=limit)
+    except DataError as exc:
+        alert = dbc.Alert(str(exc), color="danger", className="mt-2 mb-0")
+        return (no_update,) * 14 + (alert, "No data for your account")
+    if limit is not None:
+        options = options.limited_to(limit)
     first, last = options.coverage[state.force]
     new_search = state.to_search()
     from_url = trigger not in (ID_FROM, ID_TO, ID_FORCE, ID_LPA, ID_LOCAL_AUTHORITY, ID_RESET)

@@ -1,0 +1,1 @@
+"""What leaves the dashboard: chart data, records, packs — and the rules every export follows."""
