@@ -19,12 +19,17 @@ was; an accepted one becomes a new version (see ``data.storage``). Every attempt
 from __future__ import annotations
 
 import argparse
+import codecs
+import csv
+import errno
 import functools
+import io
 import math
 import os
 import pwd
 import re
 import shutil
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,18 +77,41 @@ _KINDS = {
 
 _TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}"
-_UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
 _TZ = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)"
-_TEXT_FORMATS = (  # (pattern, to_datetime keywords, has a time of day, has a zone)
+_ISO_FORMATS = (  # (pattern, to_datetime keywords, has a time of day, has a zone)
     (rf"{_ISO_DATE}[T ]{_TIME}", {"format": "ISO8601"}, True, False),
     (rf"{_ISO_DATE}[T ]{_TIME}\s?{_TZ}", {"format": "ISO8601", "utc": True}, True, True),
-    (rf"{_UK_DATE} \d{{1,2}}:\d{{2}}", {"format": "%d/%m/%Y %H:%M"}, True, False),
-    (rf"{_UK_DATE} \d{{1,2}}:\d{{2}}:\d{{2}}", {"format": "%d/%m/%Y %H:%M:%S"}, True, False),
     (_ISO_DATE, {"format": "%Y-%m-%d"}, False, False),
-    (_UK_DATE, {"format": "%d/%m/%Y"}, False, False),
 )
-_TIMESTAMP_HELP = "use ISO 8601 such as 2022-07-01 13:05 or dd/mm/yyyy hh:mm[:ss]"
-_DATE_HELP = "use ISO 8601 such as 2022-07-01 or dd/mm/yyyy"
+# --date-format NAME -> (pattern of the date, its strptime format); a time may follow as hh:mm[:ss]
+DATE_FORMATS = {
+    "dd/mm/yyyy": (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"),
+    "mm/dd/yyyy": (r"\d{1,2}/\d{1,2}/\d{4}", "%m/%d/%Y"),
+    "dd-mm-yyyy": (r"\d{1,2}-\d{1,2}-\d{4}", "%d-%m-%Y"),
+    "dd.mm.yyyy": (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"),
+    "yyyy/mm/dd": (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"),
+}
+_OTHER_ORDER = r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}(?:[ T].*)?"  # a date not in ISO order
+
+
+def _text_formats(date_format: str | None) -> tuple:
+    """ISO 8601 always; the named non-ISO date order (with an optional hh:mm[:ss]) when given."""
+    if date_format is None:
+        return _ISO_FORMATS
+    pattern, fmt = DATE_FORMATS[date_format]
+    return (
+        *_ISO_FORMATS,
+        (rf"{pattern} \d{{1,2}}:\d{{2}}", {"format": f"{fmt} %H:%M"}, True, False),
+        (rf"{pattern} \d{{1,2}}:\d{{2}}:\d{{2}}", {"format": f"{fmt} %H:%M:%S"}, True, False),
+        (pattern, {"format": fmt}, False, False),
+    )
+
+
+def _check_date_format(name: str) -> str:
+    key = name.strip().lower()
+    if key not in DATE_FORMATS:
+        raise IngestError(f"unknown --date-format {name!r}: give one of {', '.join(DATE_FORMATS)}")
+    return key
 
 
 class IngestError(Exception):
@@ -220,6 +248,7 @@ class _Source:
     row_numbers: np.ndarray  # the 1-based data row of each raw row
     excel_epoch: datetime | None = None
     ignored: list[str] = field(default_factory=list)
+    date_format: str | None = None  # a key of DATE_FORMATS: the non-ISO date order the file uses
 
     def where(self, row: int) -> str:
         sheet = f" (sheet row {row + 1})" if self.kind == "xlsx" else ""
@@ -368,14 +397,129 @@ def _is_null(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _first_line(path: Path) -> str:
-    with path.open("rb") as fh:
-        head = fh.readline(64 * 1024)
-    return head.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+def _open_file(path: Path, label: str) -> bytes:
+    """The bytes of a regular file; never through a symlink, never a device, FIFO or folder."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise _FileProblem(f"{label}: file not found ({path})") from None
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        raise _FileProblem(
+            f"{label} is a symbolic link (to {os.readlink(path)}): ingest never follows links — "
+            "give the file itself"
+        )
+    if stat.S_ISDIR(mode):
+        raise _FileProblem(f"{label} is a folder, not a file: give the extract's files themselves")
+    if not stat.S_ISREG(mode):
+        what = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise _FileProblem(f"{label} is {what}, not a file: give a CSV, XLSX or parquet file")
+    kind = _KINDS.get(path.suffix.lower())
+    if kind is None:
+        hint = " (save it as .xlsx)" if path.suffix.lower() == ".xls" else ""
+        raise _FileProblem(f"{label}: unsupported file type '{path.suffix}'{hint}: give CSV, XLSX or parquet")
+    # O_NOFOLLOW and the fstat below: the name cannot be swapped for a link or a pipe meanwhile
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _FileProblem(f"{label} is a symbolic link: ingest never follows links") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise _FileProblem(f"{label} is not a regular file")
+        return fh.read()
 
 
-def _read_csv(path: Path, label: str) -> pd.DataFrame:
-    header = _first_line(path)
+_UTF8_ALIASES = {"utf-8", "utf_8", "utf8", "utf-8-sig", "utf_8_sig"}
+# a multi-byte UTF-8 sequence: in a file read as a single-byte encoding, text saved as UTF-8
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def _check_encoding(name: str) -> str:
+    """A Python codec name for ``--encoding``, or IngestError."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise IngestError(f"unknown encoding {name!r} for --encoding (e.g. utf-8, cp1252, latin-1)") from None
+
+
+def _bad_cell(data: bytes, label: str, bad: Callable[[bytes], bool]) -> tuple[str, str, bytes] | None:
+    """The first CSV cell whose bytes ``bad`` flags: (row as the user counts it, column, its bytes)."""
+    text = data.decode("latin-1")  # one character per byte: the CSV structure is ASCII
+    if text.startswith("\xef\xbb\xbf"):
+        text = text[3:]
+    header: list[str] = []
+    try:
+        for number, record in enumerate(csv.reader(io.StringIO(text, newline=""))):
+            if number == 0:
+                header = [h.encode("latin-1").decode("utf-8", errors="replace").strip() for h in record]
+            for i, cell in enumerate(record):
+                raw = cell.encode("latin-1")
+                if bad(raw):
+                    where = "header row" if number == 0 else f"row {number}"
+                    column = header[i] if number and i < len(header) and header[i] else f"{i + 1}"
+                    return where, column, raw
+    except csv.Error:  # not CSV at all: the caller names the file without a row
+        return None
+    return None
+
+
+def _decode_csv(data: bytes, label: str, encoding: str | None) -> str:
+    """The text of a CSV: UTF-8 (a BOM is fine) unless ``encoding`` names another, never guessed."""
+    if encoding is None or encoding in _UTF8_ALIASES:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+
+        def invalid(raw: bytes) -> bool:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return True
+            return False
+
+        where, column, raw = _bad_cell(data, label, invalid) or ("a row", "?", b"")
+        shown = raw.decode("utf-8", errors="backslashreplace")
+        raise _FileProblem(
+            f"{label} {where}, column {column}: {shown!r} is not valid UTF-8 text — save the file as "
+            "UTF-8 (Excel: CSV UTF-8), or name the encoding it is saved in with --encoding "
+            "(e.g. --encoding cp1252); a file is never read in a guessed encoding"
+        )
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        detail = f"{exc.reason} at byte {exc.start}"
+        raise _FileProblem(f"{label} cannot be read as {encoding}: {detail}") from None
+    single_byte = len("é€".encode(encoding, errors="replace")) <= 2
+    if single_byte and _UTF8_SEQUENCE.search(data):
+        found = _bad_cell(data, label, lambda raw: _UTF8_SEQUENCE.search(raw) is not None)
+        where, column, raw = found or ("a row", "?", b"")
+        raise _FileProblem(
+            f"{label} {where}, column {column}: {raw.decode('utf-8', errors='replace')!r} is UTF-8 text "
+            f"(read as {encoding} it would be {raw.decode(encoding, errors='replace')!r}): the file mixes "
+            "encodings — save it in one encoding (UTF-8 is best)"
+        )
+    return text
+
+
+def _read_csv(data: bytes, label: str, encoding: str | None) -> pd.DataFrame:
+    text = _decode_csv(data, label, encoding)
+    header = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
     if "," not in header:
         for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
             if sep in header:
@@ -389,13 +533,10 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
         "skip_blank_lines": False,
     }
     try:
-        try:
-            cells = pd.read_csv(path, encoding="utf-8-sig", **options)
-        except UnicodeDecodeError:  # Excel on Windows saves "CSV" as cp1252
-            cells = pd.read_csv(path, encoding="cp1252", **options)
+        cells = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), **options)
     except pd.errors.EmptyDataError:
         raise _FileProblem(f"{label} has no data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError) as exc:
         text = str(exc).strip()
         ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
         if ragged:
@@ -406,26 +547,56 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
             ) from None
         detail = text.splitlines()[-1] if text else type(exc).__name__
         raise _FileProblem(f"{label} cannot be read as CSV: {detail}") from None
-    return _with_header(cells)
+    return _with_header(cells, label)
 
 
-def _with_header(cells: pd.DataFrame) -> pd.DataFrame:
-    """The first row of ``cells`` as column names (blank ones named by position), the rest as data."""
+def _with_header(cells: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The first row of ``cells`` as column names, the rest as data.
+
+    A column with no header and no values is dropped; one with values but no header is named
+    by its position. A name given twice (ignoring case and spaces) refuses the file.
+    """
     header = ["" if _is_null(v) else str(v) for v in cells.iloc[0]]
-    while header and not header[-1].strip():
-        header.pop()
-    width = len(header)
-    header = [h if h.strip() else f"column {i + 1}" for i, h in enumerate(header)]
-    body = cells.iloc[1:, :width].reset_index(drop=True)
-    body.columns = _unique_names(header)
+    body = cells.iloc[1:, : len(header)].reset_index(drop=True)
+    keep = []
+    for i, name in enumerate(header):
+        if name.strip() or _trimmed(body.iloc[:, i]).notna().any():
+            keep.append(i)
+    header = [header[i] if header[i].strip() else f"column {i + 1}" for i in keep]
+    body = body.iloc[:, keep]
+    _refuse_duplicate_names(header, label)
+    body.columns = header
     return body
 
 
-def _read_xlsx(path: Path, label: str, table: str) -> tuple[pd.DataFrame, datetime]:
+def _refuse_duplicate_names(names: Sequence[str], label: str) -> None:
+    """Refuse a header holding a name more than once (ignoring case and surrounding spaces)."""
+    places: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        places.setdefault(str(name).strip().casefold(), []).append(i)
+    twice = [p for p in places.values() if len(p) > 1]
+    if not twice:
+        return
+    parts = []
+    for p in twice:
+        spellings = list(dict.fromkeys(str(names[i]).strip() for i in p))
+        columns = f"(columns {', '.join(str(i + 1) for i in p)})"
+        if len(spellings) == 1:
+            times = "twice" if len(p) == 2 else f"{len(p)} times"
+            parts.append(f"{spellings[0]!r} {times} {columns}")
+        else:
+            parts.append(f"{' and '.join(repr(n) for n in spellings)} {columns}")
+    raise _FileProblem(
+        f"{label} header row, column {str(names[twice[0][0]]).strip()}: a column name appears more than "
+        f"once: {'; '.join(parts)} — keep one column of each name"
+    )
+
+
+def _read_xlsx(data: bytes, label: str, sheet_name: str | None) -> tuple[pd.DataFrame, datetime]:
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zip, XML and openpyxl errors alike
         raise _FileProblem(
             f"{label} cannot be read as an XLSX workbook ({type(exc).__name__}): "
@@ -433,9 +604,22 @@ def _read_xlsx(path: Path, label: str, table: str) -> tuple[pd.DataFrame, dateti
         ) from None
     try:
         sheets = book.worksheets
+        titles = ", ".join(repr(s.title) for s in sheets)
         if not sheets:
             raise _FileProblem(f"{label} has no worksheets")
-        sheet = next((s for s in sheets if s.title.strip().lower() == table), sheets[0])
+        if sheet_name is not None:
+            matches = [s for s in sheets if s.title == sheet_name] or [
+                s for s in sheets if s.title.strip().casefold() == sheet_name.strip().casefold()
+            ]
+            if len(matches) != 1:
+                raise _FileProblem(f"{label} has no sheet named {sheet_name!r} (its sheets: {titles})")
+            sheet = matches[0]
+        elif len(sheets) > 1:
+            raise _FileProblem(
+                f"{label} has {len(sheets)} sheets ({titles}): name the one to load with --sheet NAME"
+            )
+        else:
+            sheet = sheets[0]
         if hasattr(sheet, "reset_dimensions"):  # some writers record a wrong sheet size
             sheet.reset_dimensions()
         rows = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -450,37 +634,27 @@ def _read_xlsx(path: Path, label: str, table: str) -> tuple[pd.DataFrame, dateti
         raise _FileProblem(f"{label} has no data rows")
     width = max(len(r) for r in rows)
     cells = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
-    return _with_header(cells), epoch
+    return _with_header(cells, label), epoch
 
 
-def _read_parquet(path: Path, label: str) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
+def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
     try:
-        frame = pq.read_table(path).to_pandas()
+        table = pq.ParquetFile(pyarrow.BufferReader(data)).read()  # not a dataset: duplicate names read
     except Exception:  # arrow raises several types for a damaged file
         raise _FileProblem(f"{label} cannot be read as parquet: the file is truncated or corrupt") from None
+    _refuse_duplicate_names(table.column_names, label)
+    try:
+        frame = table.to_pandas()
+    except Exception as exc:
+        raise _FileProblem(f"{label} cannot be read as parquet: {type(exc).__name__}: {exc}") from None
     for name in frame.columns:
         if isinstance(frame[name].dtype, pd.CategoricalDtype):
             frame[name] = frame[name].astype(object)
     return frame
 
 
-def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        if name in seen:
-            seen[name] += 1
-            out.append(f"{name}.{seen[name]}")
-        else:
-            seen[name] = 0
-            out.append(name)
-    return out
-
-
 def _match_columns(spec: Table, headers: list[str]) -> tuple[dict[str, str], list[str], list[str]]:
-    """Contract column -> header (exact, else a unique case-insensitive match), missing, ignored."""
+    """Contract column -> header (exact, else a unique case-insensitive match), missing, unknown."""
     stripped = {h: str(h).strip() for h in headers}
     found: dict[str, str] = {}
     for col in spec.column_names:
@@ -492,30 +666,43 @@ def _match_columns(spec: Table, headers: list[str]) -> tuple[dict[str, str], lis
             found[col] = loose[0]
     missing = [c for c in spec.column_names if c not in found]
     used = set(found.values())
-    ignored = [str(h) for h in headers if h not in used and stripped[h]]
-    return found, missing, ignored
+    unknown = [str(h) for h in headers if h not in used and stripped[h]]
+    return found, missing, unknown
 
 
-def _read_source(path: Path, label: str, spec: Table) -> _Source:
+@dataclass(frozen=True)
+class ReadOptions:
+    """How the input files are read.
+
+    Attributes:
+        encoding: the text encoding of CSV files (default UTF-8, a BOM allowed; never guessed).
+        date_format: a non-ISO date order the files use (a key of ``DATE_FORMATS``); ISO 8601
+            is always accepted and no other order is ever guessed.
+        sheet: the XLSX sheet to load (required when a workbook has several).
+        ignore_extra_columns: load without the columns the contract does not know
+            (by default they refuse the file).
+    """
+
+    encoding: str | None = None
+    date_format: str | None = None
+    sheet: str | None = None
+    ignore_extra_columns: bool = False
+
+
+def _read_source(path: Path, label: str, spec: Table, options: ReadOptions) -> _Source:
     if path.name.endswith(".rejected.csv"):
         raise _FileProblem(f"{label} is a rejected-rows report from an earlier ingest, not an extract")
-    if not path.exists():
-        raise _FileProblem(f"{label}: file not found ({path})")
-    if not path.is_file():
-        raise _FileProblem(f"{label} is not a file")
-    kind = _KINDS.get(path.suffix.lower())
-    if kind is None:
-        hint = " (save it as .xlsx)" if path.suffix.lower() == ".xls" else ""
-        raise _FileProblem(f"{label}: unsupported file type '{path.suffix}'{hint}: give CSV, XLSX or parquet")
-    if path.stat().st_size == 0:
+    data = _open_file(path, label)
+    kind = _KINDS[path.suffix.lower()]
+    if not data:
         raise _FileProblem(f"{label} has no data rows (the file is empty)")
     epoch = None
     if kind == "csv":
-        raw = _read_csv(path, label)
+        raw = _read_csv(data, label, options.encoding)
     elif kind == "xlsx":
-        raw, epoch = _read_xlsx(path, label, spec.name)
+        raw, epoch = _read_xlsx(data, label, options.sheet)
     else:
-        raw = _read_parquet(path, label)
+        raw = _read_parquet(data, label)
     row_numbers = np.arange(1, len(raw) + 1)
     if len(raw):  # drop blank lines but keep every other row's number as the user sees it
         empty = [_trimmed(raw.iloc[:, i]).isna().to_numpy() for i in range(raw.shape[1])]
@@ -524,11 +711,17 @@ def _read_source(path: Path, label: str, spec: Table) -> _Source:
         row_numbers = row_numbers[~blank]
     if raw.empty:
         raise _FileProblem(f"{label} has no data rows")
-    columns, missing, ignored = _match_columns(spec, list(raw.columns))
+    columns, missing, unknown = _match_columns(spec, list(raw.columns))
     if missing:
-        extra = f" (it has other columns: {', '.join(ignored)})" if ignored else ""
+        extra = f" (it has other columns: {', '.join(unknown)})" if unknown else ""
         raise _FileProblem(f"{label} is missing required columns: {', '.join(missing)}{extra}")
-    return _Source(path, label, kind, raw, columns, row_numbers, epoch, ignored)
+    if unknown and not options.ignore_extra_columns:
+        raise _FileProblem(
+            f"{label} header row: {'a column' if len(unknown) == 1 else 'columns'} the {spec.name} contract "
+            f"does not know: {', '.join(unknown)} — remove or rename "
+            f"{'it' if len(unknown) == 1 else 'them'}, or load without them with --ignore-extra-columns"
+        )
+    return _Source(path, label, kind, raw, columns, row_numbers, epoch, unknown, options.date_format)
 
 
 def _labels(paths: list[Path]) -> list[str]:
@@ -654,12 +847,18 @@ def _to_double(col: Column, c: pd.Series, raw: pd.Series, source: _Source) -> tu
     return num.mask(bad).astype("float64"), reasons
 
 
-def _parse_texts(t: pd.Series, raw: pd.Series, *, want_time: bool) -> tuple[pd.Series, pd.Series]:
-    """Parse trimmed timestamp or date text ``t``; (datetime64[ms] naive London time, reasons)."""
+def _parse_texts(
+    t: pd.Series, raw: pd.Series, *, want_time: bool, date_format: str | None
+) -> tuple[pd.Series, pd.Series]:
+    """Parse trimmed timestamp or date text ``t``; (datetime64[ms] naive London time, reasons).
+
+    ISO 8601 is always read; another order only as ``date_format`` names it, never guessed
+    (01/10/2022 is 1 October to some and 10 January to others).
+    """
     parsed = pd.Series(pd.NaT, index=t.index, dtype="datetime64[ms]")
     reasons = _reasons(t.index)
     unmatched = t.notna().to_numpy(dtype=bool).copy()
-    for pattern, options, has_time, has_zone in _TEXT_FORMATS:
+    for pattern, options, has_time, has_zone in _text_formats(date_format):
         if not unmatched.any():
             break
         hit = unmatched & t.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
@@ -673,10 +872,20 @@ def _parse_texts(t: pd.Series, raw: pd.Series, *, want_time: bool) -> tuple[pd.S
         if has_zone:
             values = values.dt.tz_convert(LONDON).dt.tz_localize(None)
         parsed[hit] = values.astype("datetime64[ms]").to_numpy()
-    invalid = t.notna().to_numpy(dtype=bool) & parsed.isna().to_numpy() & reasons.isna().to_numpy()
-    help_text = _TIMESTAMP_HELP if want_time else _DATE_HELP
     what = "timestamp" if want_time else "date"
-    reasons[invalid] = [f"{_show(v)} is not a valid {what} ({help_text})" for v in raw[invalid]]
+    example = "2022-10-01 13:05" if want_time else "2022-10-01"
+    if date_format is None:
+        other = unmatched & t.str.fullmatch(_OTHER_ORDER).fillna(False).to_numpy(dtype=bool)
+        reasons[other] = [
+            f"{_show(v)} is not an ISO 8601 {what} (such as {example}): the order of day and month is "
+            "never guessed — name the file's date format with --date-format dd/mm/yyyy (or mm/dd/yyyy)"
+            for v in raw[other]
+        ]
+    invalid = t.notna().to_numpy(dtype=bool) & parsed.isna().to_numpy() & reasons.isna().to_numpy()
+    named = f", or {date_format} as --date-format says" if date_format else ""
+    reasons[invalid] = [
+        f"{_show(v)} is not a valid {what} (use ISO 8601 such as {example}{named})" for v in raw[invalid]
+    ]
     return parsed, reasons
 
 
@@ -693,12 +902,14 @@ def _to_datetime(col: Column, c: pd.Series, raw: pd.Series, source: _Source) -> 
         out = values.astype("datetime64[ms]")
         rounded[:] = source.kind == "xlsx"
     elif _is_text_dtype(c):
-        out, reasons = _parse_texts(c, raw, want_time=want_time)
+        out, reasons = _parse_texts(c, raw, want_time=want_time, date_format=source.date_format)
     elif pd.api.types.is_numeric_dtype(c.dtype) or c.dtype == object:
         kinds = np.array([_value_kind(v) for v in c], dtype=object)
         text = kinds == "text"
         if text.any():
-            parsed, why = _parse_texts(c[text].astype("str"), raw[text], want_time=want_time)
+            parsed, why = _parse_texts(
+                c[text].astype("str"), raw[text], want_time=want_time, date_format=source.date_format
+            )
             out[text] = parsed.to_numpy()
             reasons[text] = why.to_numpy()
         stamp = kinds == "datetime"
@@ -776,6 +987,40 @@ _CONVERTERS = {
 }
 
 
+# Characters no extract cell holds: C0 and C1 controls (NUL, ESC...), DEL, and the invisible
+# format characters that make one name look like another or reorder text on screen (zero-width
+# spaces and joiners, bidirectional overrides, a BOM inside text). A tab or a line break is kept
+# only in free text; elsewhere (ids, forces, areas, enumerations) it would make a new value.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+_BREAKS = re.compile(r"[\t\n\r]")
+
+
+def _is_free_text(col: Column) -> bool:
+    return col.type == "varchar" and col.nullable and not col.enum
+
+
+def _control_reasons(col: Column, raw: pd.Series) -> pd.Series:
+    """Why each text cell holding a control or invisible character is refused (None where fine)."""
+    reasons = _reasons(raw.index)
+    for pos, value in raw.items():
+        if not isinstance(value, str):
+            continue
+        found = _CONTROL.search(value)
+        if found is None and not _is_free_text(col):
+            found = _BREAKS.search(value.strip())
+            if found is not None:  # a position in the trimmed value: report it in the raw one
+                found = _BREAKS.search(value, len(value) - len(value.lstrip()))
+        if found is not None:
+            char = found.group()
+            reasons[pos] = (
+                f"{_show(value)} contains the control character U+{ord(char):04X} at position "
+                f"{found.start() + 1}: remove it (it would make a different value that looks the same)"
+            )
+    return reasons
+
+
 def _normalise(spec: Table, source: _Source) -> tuple[pd.DataFrame, list[_Cell]]:
     """The source's contract columns typed for pandera, and its cells that cannot be parsed."""
     columns = {}
@@ -783,6 +1028,9 @@ def _normalise(spec: Table, source: _Source) -> tuple[pd.DataFrame, list[_Cell]]
     for col in spec.columns:
         raw = source.raw[source.columns[col.name]].reset_index(drop=True)
         values, reasons = _CONVERTERS[col.type](col, _trimmed(raw), raw, source)
+        control = _control_reasons(col, raw)
+        reasons = control.where(control.notna(), reasons)
+        values = values.mask(control.notna().to_numpy())
         columns[col.name] = values.reset_index(drop=True)
         problems.extend(_Cell(int(pos), col.name, why) for pos, why in reasons.dropna().items())
     return pd.DataFrame(columns), problems
@@ -947,6 +1195,31 @@ def _rejected_path(path: Path, taken: set[Path]) -> Path:
     return candidate
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A cell as the rejected-rows file holds it: never a formula, never an invisible character.
+
+    Text a spreadsheet would run (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return, as OWASP's CSV injection guidance lists) gets a leading single quote; control and
+    invisible characters are written as visible escapes such as ``\\x00``.
+    """
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8 with a BOM, which Excel reads) as an owner-and-group file, never via a link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, storage.FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+        os.fchmod(fh.fileno(), storage.FILE_MODE)
+        fh.write(text)
+
+
 def _write_rejected(sources: list[_Source], problems: list[_Problem]) -> tuple[list[Path], list[str]]:
     """Write each bad file's rejected rows beside it; returns (paths written, notes on failures)."""
     written, notes, taken = [], [], set()
@@ -964,9 +1237,12 @@ def _write_rejected(sources: list[_Source], problems: list[_Problem]) -> tuple[l
         reason_name = "reason" if "reason" not in rejected.columns else "rejected_reason"
         rejected.insert(0, row_name, numbers)
         rejected[reason_name] = ["; ".join(reasons[int(n)]) for n in numbers]
+        rejected = rejected.astype(object).map(neutralise)
+        rejected.columns = [neutralise(str(c)) for c in rejected.columns]
         target = _rejected_path(source.path, taken)
         try:
-            rejected.to_csv(target, index=False, encoding="utf-8-sig")  # Excel reads the BOM
+            # every cell quoted: a lone carriage return in a cell cannot start a row
+            _write_private(target, rejected.to_csv(index=False, quoting=csv.QUOTE_ALL))
             written.append(target)
         except OSError as exc:
             notes.append(f"could not write rejected rows to {target}: {exc.strerror or exc}")
@@ -1262,7 +1538,7 @@ def _current(data_dir: Path, table: str) -> str | None:
     return storage.current_version(data_dir, table) if table in TABLES else None
 
 
-def _read_all(spec: Table, paths: list[Path]) -> list[_Source]:
+def _read_all(spec: Table, paths: list[Path], options: ReadOptions) -> list[_Source]:
     """Every input file read (or IngestError naming each that cannot be used)."""
     labels = _labels(paths)
     sources, file_errors = [], []
@@ -1273,7 +1549,7 @@ def _read_all(spec: Table, paths: list[Path]) -> list[_Source]:
             if resolved in seen:
                 raise _FileProblem(f"{label} is given twice")
             seen.add(resolved)
-            sources.append(_read_source(path, label, spec))
+            sources.append(_read_source(path, label, spec, options))
         except _FileProblem as exc:
             file_errors.append(str(exc))
         except OSError as exc:
@@ -1312,6 +1588,10 @@ def ingest(
     replace_all: bool = False,
     dry_run: bool = False,
     max_removed_share: float = MAX_REMOVED_SHARE,
+    encoding: str | None = None,
+    date_format: str | None = None,
+    sheet: str | None = None,
+    ignore_extra_columns: bool = False,
 ) -> IngestResult:
     """Load ``files`` (CSV, XLSX or parquet; together one table) into ``table``, all or nothing.
 
@@ -1329,6 +1609,13 @@ def ingest(
             version, no log line); a refused file still gets its ``.rejected.csv``.
         max_removed_share: a refresh removing more than this share of the table's rows is
             refused (``replace_all`` is never refused for it).
+        encoding: the encoding CSV files are saved in (default UTF-8; never guessed). A file
+            read in a single-byte encoding that holds UTF-8 text is refused as mixed.
+        date_format: the order of non-ISO dates in the files (a key of ``DATE_FORMATS``,
+            e.g. ``dd/mm/yyyy``); without it only ISO 8601 dates and times are accepted.
+        sheet: the XLSX sheet to load (a workbook with several sheets needs it).
+        ignore_extra_columns: load without the columns the contract does not know (by
+            default a file with such columns is refused, naming them).
 
     Returns:
         What was loaded (or, for a dry run, what would be) and what it changed.
@@ -1347,7 +1634,13 @@ def ingest(
         spec = _table_spec(table)
         if not paths:
             raise IngestError(f"no files given to load into {table}")
-        sources = _read_all(spec, paths)
+        options = ReadOptions(
+            encoding=_check_encoding(encoding) if encoding else None,
+            date_format=_check_date_format(date_format) if date_format else None,
+            sheet=sheet,
+            ignore_extra_columns=ignore_extra_columns,
+        )
+        sources = _read_all(spec, paths, options)
         rows = sum(len(s.raw) for s in sources)
         frame, problems = _validate(spec, sources)
         if problems:
@@ -1502,7 +1795,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=MAX_REMOVED_SHARE,
         metavar="SHARE",
         help="refuse a refresh that removes more than this share of the table's rows "
-        f"(default {MAX_REMOVED_SHARE:.0%}; e.g. 0.8 or 80%%)",
+        f"(default {MAX_REMOVED_SHARE * 100:.0f}%%; e.g. 0.8 or 80%%)",
+    )
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the encoding the CSV files are saved in, e.g. cp1252 (default UTF-8; never guessed)",
+    )
+    parser.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help=f"the order of non-ISO dates in the files: {', '.join(DATE_FORMATS)} "
+        "(default: ISO 8601 only, e.g. 2022-10-01 13:05)",
+    )
+    parser.add_argument(
+        "--sheet", metavar="NAME", help="the XLSX sheet to load (needed when there are several)"
+    )
+    parser.add_argument(
+        "--ignore-extra-columns",
+        action="store_true",
+        help="load without columns the contract does not know (default: refuse the file, naming them)",
     )
     parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors")
     parser.add_argument("files", nargs="*", metavar="FILE", help="the extract's files (together one table)")
@@ -1526,6 +1838,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             replace_all=args.replace_all,
             dry_run=args.dry_run,
             max_removed_share=args.max_removed_share,
+            encoding=args.encoding,
+            date_format=args.date_format,
+            sheet=args.sheet,
+            ignore_extra_columns=args.ignore_extra_columns,
         )
     except IngestError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -1547,7 +1863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in result.summary_lines(limit=MAX_PRINTED_CHANGES):
         print(line)
     for label, names in result.ignored_columns.items():
-        print(f"note: {label}: ignored columns not in the contract: {', '.join(names)}")
+        print(f"note: {label}: loaded without columns not in the contract: {', '.join(names)}")
     return 0
 
 
