@@ -22,6 +22,34 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 
+def pytest_configure(config):
+    # In-process tests write audit rows too: into a folder of the run's, never the user's own.
+    import tempfile
+
+    if not os.environ.get("CPD_INSTANCE_DIR"):
+        os.environ["CPD_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="cpd-test-instance-")
+
+
+@pytest.fixture
+def as_user():
+    """``with as_user("officer"):`` — run in-process code as a signed-in user of that role (and force)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def enter(role: str = "admin", force: str | None = None, name: str = "unit-test-user"):
+        import flask_login
+
+        import app as app_module
+        from auth import Principal
+        from auth.web import SessionUser
+
+        with app_module.server.test_request_context("/"):
+            flask_login.login_user(SessionUser(Principal(name, role, force, "local")))
+            yield
+
+    return enter
+
+
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory) -> Path:
     """The default synthetic extracts (Dorset, Apr 2020 – Mar 2023), generated once."""

@@ -676,7 +676,7 @@ def test_filter_note_names_tables_a_filter_skips(page):
     assert "applied only to incidents, missing episodes, mash referrals" in note
 
 
-def test_layout_reads_no_data_and_callbacks_fill_it(page, data_dir, monkeypatch):
+def test_layout_reads_no_data_and_callbacks_fill_it(page, data_dir, monkeypatch, as_user):
     from ui import state
 
     layout = str(page.layout())
@@ -690,11 +690,16 @@ def test_layout_reads_no_data_and_callbacks_fill_it(page, data_dir, monkeypatch)
         assert component_id in layout
     monkeypatch.setattr(state, "_store", DataStore(data_dir))
     filter_state = {"period_from": "2022-01", "period_to": "2022-03", "force": "Dorset"}
-    outputs = page.update_data_quality(filter_state, None)
-    assert len(outputs) == 8
-    assert outputs[-1] in q.CHECKS  # the worst check is chosen until the reader picks one
-    assert "records-grid" in str(page.update_error_records(outputs[-1], filter_state))
-    assert "generated, not ingested" in str(page.update_ingest_history(filter_state))
+    with as_user("admin"):
+        outputs = page.update_data_quality(filter_state, None)
+        assert len(outputs) == 8
+        assert outputs[-1] in q.CHECKS  # the worst check is chosen until the reader picks one
+        assert "records-grid" in str(page.update_error_records(outputs[-1], filter_state))
+        history = str(page.update_ingest_history(filter_state))
+        assert "generated, not ingested" in history and str(data_dir) in history
+    with as_user("gold"):
+        # Who loaded what, rejected values and the server's folder are for administrators only.
+        assert str(data_dir) not in str(page.update_ingest_history(filter_state))
 
 
 # --- the synthetic data ---------------------------------------------------------------
