@@ -27,7 +27,8 @@ def show_test_records(value):
 
 
 def _rows(action="view test records"):
-    return [r for r in reversed(audit.search(audit.Query(action=action, limit=100_000))) if r["action"] == action]
+    rows = audit.search(audit.Query(action=action, limit=100_000))
+    return [r for r in reversed(rows) if r["action"] == action]
 
 
 def test_each_call_writes_one_audit_row_with_only_its_own_details(as_user):
