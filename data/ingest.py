@@ -31,9 +31,11 @@ import re
 import shutil
 import stat
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
+from datetime import time as time_of_day
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,9 @@ MAX_PRINTED_ERRORS = 20
 MAX_PRINTED_CHANGES = 40  # force-months printed by the command line
 MAX_LOGGED_CHANGES = 400  # force-months in a log line's summary
 MAX_REMOVED_SHARE = 0.5  # a refresh that would remove more of the table's rows is refused
+LOCK_WAIT_SECONDS = 30.0  # how long a load waits for another load or rollback of its data folder
+KEEP_VERSIONS = 12  # versions kept besides the current one (a year of monthly refreshes)
+PAUSE_ENV = "CPD_INGEST_TEST_PAUSE"  # "stage[:seconds]": the crash tests' hook, never set otherwise
 MAX_LOGGED_REASONS = 50
 ROW_NOTE = "rows are data rows: row 1 is the first row after the header"
 
@@ -161,6 +166,8 @@ class IngestResult:
         changes: per (force, month) slice the load touches, what it adds, replaces and removes.
         months_removed: per force, the months no longer in the table (only ``replace all``).
         notes: things worth knowing that do not refuse the load.
+        removed_versions: old versions removed to keep ``keep`` of them.
+        interrupted: what an earlier, killed load left behind and what was cleaned up.
     """
 
     table: str
@@ -178,6 +185,8 @@ class IngestResult:
     changes: list[SliceChange] = field(default_factory=list)
     months_removed: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    removed_versions: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
 
     def total(self, name: str) -> int:
         """The sum of a ``SliceChange`` count (added, replaced, removed) over the slices."""
@@ -218,6 +227,12 @@ class IngestResult:
                 f"{self.table_rows:,} rows (was {self.previous_rows:,})."
             )
         lines.extend(f"note: {n}" for n in self.notes)
+        if self.removed_versions:
+            n = len(self.removed_versions)
+            lines.append(
+                f"Removed {n} old version{'s' if n != 1 else ''} beyond those --keep keeps: "
+                f"{', '.join(self.removed_versions)}."
+            )
         if self.changes:
             width = max(len("force"), *(len(c.force) for c in self.changes))
             head = ("month", "before", "after", "added", "replaced", "removed")
@@ -962,7 +977,7 @@ def _value_kind(v: object) -> str:
         return "datetime"
     if isinstance(v, date):
         return "date"
-    if isinstance(v, time):
+    if isinstance(v, time_of_day):
         return "other"
     if isinstance(v, (int, float, np.integer, np.floating)):
         return "number"
@@ -1474,23 +1489,46 @@ def _part_names(sources: list[_Source], taken: Sequence[str] = ()) -> list[str]:
 KEPT_PART = "kept.parquet"
 
 
-def _store(data_dir: Path, spec: Table, plan: _Plan, sources: list[_Source]) -> tuple[str, str | None]:
+def _store(
+    data_dir: Path, spec: Table, plan: _Plan, sources: list[_Source], lock: storage.DataLock
+) -> tuple[str, str | None]:
     """Write the new version (one part per input file, plus the kept rows) and make it current."""
     staging = storage.new_staging_dir(data_dir, spec.name)
+    lock.update(stage="staging", staging=staging.name)
     try:
         start = 0
         for source, name in zip(sources, _part_names(sources, taken=[KEPT_PART]), strict=True):
             pq.write_table(plan.new.slice(start, len(source.raw)), staging / name)
+            storage.private_file(staging / name)
             start += len(source.raw)
         if plan.kept is not None and plan.kept.num_rows:
             pq.write_table(plan.kept, staging / KEPT_PART)
+            storage.private_file(staging / KEPT_PART)
         storage.fsync_tree(staging)
+        lock.update(stage="staged")
+        _pause("staged")
+
+        def progress(stage: str, version: str) -> None:
+            lock.update(stage=stage, version=version)
+            _pause(stage)
+
         with storage.table_lock(data_dir, spec.name):
-            return storage.commit_version(data_dir, spec.name, staging)
+            return storage.commit_version(data_dir, spec.name, staging, progress)
     except BaseException:
         if staging.exists():  # only our own unfinished folder, never a version
             shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _pause(stage: str) -> None:
+    """For the crash tests only: sleep at ``stage`` when ``CPD_INGEST_TEST_PAUSE`` is "stage[:seconds]"."""
+    wanted = os.environ.get(PAUSE_ENV)
+    if not wanted:
+        return
+    name, _, seconds = wanted.partition(":")
+    if name == stage:
+        print(f"ingest: paused at {stage} (pid {os.getpid()})", file=sys.stderr, flush=True)
+        time.sleep(float(seconds or 60))
 
 
 # --- the API --------------------------------------------------------------------------
@@ -1536,6 +1574,62 @@ def _table_spec(table: str) -> Table:
 
 def _current(data_dir: Path, table: str) -> str | None:
     return storage.current_version(data_dir, table) if table in TABLES else None
+
+
+def _busy_message(what: str, data_dir: Path, busy: storage.Busy) -> str:
+    holder = busy.holder or {}
+    who = ""
+    if holder.get("user") or holder.get("pid"):
+        action = "a rollback" if holder.get("action") == "rollback" else "a load"
+        of = f" of {holder['table']}" if holder.get("table") else ""
+        by = f" by {holder['user']}" if holder.get("user") else ""
+        pid = f" (pid {holder['pid']})" if holder.get("pid") else ""
+        since = f" since {holder['started']}" if holder.get("started") else ""
+        who = f": {action}{of}{by}{pid}{since}"
+    return (
+        f"{what}: another load or rollback is running in {data_dir}{who}; waited "
+        f"{busy.waited_seconds:g} s for it — the table is unchanged: try again when it has finished "
+        "(or wait longer with --wait SECONDS)"
+    )
+
+
+def _start(data_dir: Path, lock: storage.DataLock) -> list[str]:
+    """At the start of a load or rollback: clean up after one that was killed, and log it."""
+    left = lock.left_behind
+    notes = storage.recover(data_dir, left)
+    if left is None and not notes:
+        return []
+    left = left or {}
+    what = (
+        f"{'a rollback' if left.get('action') == 'rollback' else 'a load'}"
+        f"{' of ' + str(left['table']) if left.get('table') else ''}"
+        f"{' by ' + str(left['user']) if left.get('user') else ''}"
+        f"{' (pid ' + str(left['pid']) + ')' if left.get('pid') else ''}"
+        f"{' started ' + str(left['started']) if left.get('started') else ''}"
+    )
+    stage = f" at stage {left['stage']}" if left.get("stage") else ""
+    head = (
+        f"{what} was interrupted{stage} before it finished"
+        if left
+        else "an earlier load was interrupted before it finished"
+    )
+    table = left.get("table")
+    current = _current(data_dir, table) if isinstance(table, str) else None
+    tail = f"; {table} is at version {current}" if current else ""
+    reasons = [f"{head}{tail}", *notes]
+    _log(
+        data_dir,
+        user=left.get("user") or "unknown",
+        table=table or "",
+        files=left.get("files") or [],
+        status="interrupted",
+        reasons=reasons,
+        version=None,
+        previous_version=current,
+        found_by=lock.record.get("user"),
+        started=left.get("started"),
+    )
+    return reasons
 
 
 def _read_all(spec: Table, paths: list[Path], options: ReadOptions) -> list[_Source]:
@@ -1592,12 +1686,16 @@ def ingest(
     date_format: str | None = None,
     sheet: str | None = None,
     ignore_extra_columns: bool = False,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+    keep: int | None = KEEP_VERSIONS,
 ) -> IngestResult:
     """Load ``files`` (CSV, XLSX or parquet; together one table) into ``table``, all or nothing.
 
     By default a load is a monthly refresh: the (force, month) slices the files cover (the
     month of the table's coverage column) replace those slices of the current table and every
-    other row is kept. ``replace_all`` swaps the whole table instead.
+    other row is kept. ``replace_all`` swaps the whole table instead. One load or rollback at a
+    time changes a data folder; a load killed on the way leaves the previous version current,
+    and the next one cleans up after it and logs it as "interrupted".
 
     Args:
         data_dir: the data directory (created if missing).
@@ -1606,7 +1704,7 @@ def ingest(
         user: who loads, for the log (default: the operating-system account).
         replace_all: swap the whole table for the files' rows.
         dry_run: validate and work out the changes, but write nothing in ``data_dir`` (no
-            version, no log line); a refused file still gets its ``.rejected.csv``.
+            version, no log line, no lock taken); a refused file still gets its ``.rejected.csv``.
         max_removed_share: a refresh removing more than this share of the table's rows is
             refused (``replace_all`` is never refused for it).
         encoding: the encoding CSV files are saved in (default UTF-8; never guessed). A file
@@ -1616,6 +1714,9 @@ def ingest(
         sheet: the XLSX sheet to load (a workbook with several sheets needs it).
         ignore_extra_columns: load without the columns the contract does not know (by
             default a file with such columns is refused, naming them).
+        wait_seconds: how long to wait for another load or rollback of the folder to finish
+            before refusing.
+        keep: versions kept besides the current one; older ones are removed (None: keep all).
 
     Returns:
         What was loaded (or, for a dry run, what would be) and what it changed.
@@ -1629,32 +1730,86 @@ def ingest(
     who = _user(user)
     base = {"user": who, "table": table, "files": [str(p.absolute()) for p in paths]}
     mode = "replace all" if replace_all else "refresh"
+    settings = {
+        "replace_all": replace_all,
+        "max_removed_share": max_removed_share,
+        "encoding": encoding,
+        "date_format": date_format,
+        "sheet": sheet,
+        "ignore_extra_columns": ignore_extra_columns,
+        "keep": keep,
+    }
+    if dry_run:
+        return _load(data_dir, table, paths, base, mode, settings, None)
+    holder = {
+        "action": "load",
+        "pid": os.getpid(),
+        "user": who,
+        "table": table,
+        "files": base["files"],
+        "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "stage": "started",
+    }
+    try:
+        with storage.data_lock(data_dir, holder, wait_seconds=wait_seconds) as lock:
+            interrupted = _start(data_dir, lock)
+            lock.update(stage="locked")
+            _pause("locked")
+            result = _load(data_dir, table, paths, base, mode, settings, lock)
+            result.interrupted = interrupted
+            return result
+    except storage.Busy as busy:
+        message = _busy_message(f"{table} not loaded", data_dir, busy)
+        _log(
+            data_dir, **base, status="refused", reasons=[message], previous_version=_current(data_dir, table)
+        )
+        raise IngestError(message) from None
+    except OSError as exc:  # the folder or its lock cannot be made: the log may not be writable either
+        message = f"{table} not loaded: {exc.strerror or exc} ({exc.filename or data_dir})"
+        _log(
+            data_dir, **base, status="refused", reasons=[message], previous_version=_current(data_dir, table)
+        )
+        raise IngestError(message) from exc
+
+
+def _load(
+    data_dir: Path,
+    table: str,
+    paths: list[Path],
+    base: dict,
+    mode: str,
+    settings: dict,
+    lock: storage.DataLock | None,
+) -> IngestResult:
+    """Read, validate, plan and (unless ``lock`` is None: a dry run) store and log one load."""
+    dry_run = lock is None
     rows = 0
     try:
         spec = _table_spec(table)
         if not paths:
             raise IngestError(f"no files given to load into {table}")
         options = ReadOptions(
-            encoding=_check_encoding(encoding) if encoding else None,
-            date_format=_check_date_format(date_format) if date_format else None,
-            sheet=sheet,
-            ignore_extra_columns=ignore_extra_columns,
+            encoding=_check_encoding(settings["encoding"]) if settings["encoding"] else None,
+            date_format=_check_date_format(settings["date_format"]) if settings["date_format"] else None,
+            sheet=settings["sheet"],
+            ignore_extra_columns=settings["ignore_extra_columns"],
         )
         sources = _read_all(spec, paths, options)
         rows = sum(len(s.raw) for s in sources)
         frame, problems = _validate(spec, sources)
         if problems:
             raise _refuse_rows(spec, sources, problems)
-        plan = _plan(spec, frame, _read_current(data_dir, spec), replace_all=replace_all)
+        plan = _plan(spec, frame, _read_current(data_dir, spec), replace_all=settings["replace_all"])
         if plan.conflicts:
             raise _refuse_rows(spec, sources, _to_problems(spec, sources, plan.conflicts))
-        if not replace_all:
-            _guard(plan, spec, max_removed_share)
+        if not settings["replace_all"]:
+            _guard(plan, spec, settings["max_removed_share"])
         previous = _current(data_dir, table)
-        version = None
-        if not dry_run:
-            storage.make_dir(data_dir)
-            version, previous = _store(data_dir, spec, plan, sources)
+        version, removed_versions = None, []
+        if lock is not None:
+            version, previous = _store(data_dir, spec, plan, sources, lock)
+            if settings["keep"] is not None:
+                removed_versions = storage.prune_versions(data_dir, table, settings["keep"])
     except IngestError as exc:
         if not dry_run:
             _log(
@@ -1709,9 +1864,10 @@ def ingest(
         changes=plan.changes,
         months_removed=plan.months_removed,
         notes=plan.notes,
+        removed_versions=removed_versions,
     )
-    if not dry_run:
-        _log(
+    if lock is not None:
+        _log(  # before the lock is let go: a load killed before this line is logged as interrupted
             data_dir,
             **base,
             status="loaded",
@@ -1720,38 +1876,65 @@ def ingest(
             previous_version=previous,
             mode=mode,
             table_rows=result.table_rows,
+            removed_versions=removed_versions,
             summary=result.summary_lines(limit=MAX_LOGGED_CHANGES),
         )
+        lock.update(stage="logged")
     return result
 
 
-def rollback(data_dir: str | Path, table: str, *, user: str | None = None) -> str:
+def rollback(
+    data_dir: str | Path, table: str, *, user: str | None = None, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> str:
     """Point ``table`` at the version before its current one (name order); nothing is deleted.
 
     Returns:
         The version now current.
 
     Raises:
-        IngestError: unknown table, or no earlier version to go back to.
+        IngestError: unknown table, no earlier version to go back to, or another load or
+            rollback still running after ``wait_seconds``.
     """
     data_dir = Path(data_dir)
-    base = {"user": _user(user), "table": table, "files": []}
+    who = _user(user)
+    base = {"user": who, "table": table, "files": []}
     if not data_dir.is_dir():  # not logged: there is no data directory to hold the log
         raise IngestError(f"data directory {data_dir} does not exist")
+    holder = {
+        "action": "rollback",
+        "pid": os.getpid(),
+        "user": who,
+        "table": table,
+        "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
     try:
         _table_spec(table)
-        with storage.table_lock(data_dir, table):
-            try:
-                target, was = storage.point_at_previous(data_dir, table)
-            except LookupError as exc:
-                raise IngestError(str(exc)) from None
+        try:
+            with storage.data_lock(data_dir, holder, wait_seconds=wait_seconds) as lock:
+                _start(data_dir, lock)
+                with storage.table_lock(data_dir, table):
+                    try:
+                        target, was = storage.point_at_previous(data_dir, table)
+                    except LookupError as exc:
+                        raise IngestError(str(exc)) from None
+                rows = next(
+                    (v["rows"] for v in storage.list_versions(data_dir, table) if v["version"] == target), 0
+                )
+                _log(
+                    data_dir,
+                    **base,
+                    status="rolled back",
+                    rows=rows or 0,
+                    version=target,
+                    previous_version=was,
+                )
+                return target
+        except storage.Busy as busy:
+            raise IngestError(_busy_message(f"{table} not rolled back", data_dir, busy)) from None
     except IngestError as exc:
         previous = _current(data_dir, table)
         _log(data_dir, **base, status="refused", reasons=exc.errors, previous_version=previous)
         raise
-    rows = next((v["rows"] for v in storage.list_versions(data_dir, table) if v["version"] == target), 0)
-    _log(data_dir, **base, status="rolled back", rows=rows or 0, version=target, previous_version=was)
-    return target
 
 
 # --- the command line -------------------------------------------------------------------
@@ -1816,9 +1999,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="load without columns the contract does not know (default: refuse the file, naming them)",
     )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=LOCK_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait for another load or rollback of DIR to finish before refusing "
+        f"(default {LOCK_WAIT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--keep",
+        type=int,
+        default=KEEP_VERSIONS,
+        metavar="N",
+        help=f"old versions kept besides the current one; older ones are removed (default {KEEP_VERSIONS})",
+    )
     parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors")
     parser.add_argument("files", nargs="*", metavar="FILE", help="the extract's files (together one table)")
     args = parser.parse_args(argv)
+    if args.keep < 0:
+        parser.error("--keep must be 0 or more")
+    if args.wait < 0:
+        parser.error("--wait must be 0 or more")
+    os.umask(0o007)  # whatever this process creates: owner and group only
     if args.rollback and args.files:
         parser.error("give either FILEs to load or --rollback, not both")
     if not args.rollback and not args.files:
@@ -1828,7 +2031,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.rollback:
             was = storage.current_version(args.data, args.table) if args.table in TABLES else None
-            now = rollback(args.data, args.table)
+            now = rollback(args.data, args.table, wait_seconds=args.wait)
             print(f"{args.table} rolled back to version {now} (was {was or 'a plain folder'}).")
             return 0
         result = ingest(
@@ -1842,6 +2045,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             date_format=args.date_format,
             sheet=args.sheet,
             ignore_extra_columns=args.ignore_extra_columns,
+            wait_seconds=args.wait,
+            keep=args.keep,
         )
     except IngestError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -1860,6 +2065,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr
         )
         return 1
+    for line in result.interrupted:
+        print(f"note: {line}")
     for line in result.summary_lines(limit=MAX_PRINTED_CHANGES):
         print(line)
     for label, names in result.ignored_columns.items():

@@ -29,7 +29,10 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+import stat
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +42,7 @@ from data.contract import TABLES
 
 VERSIONS_DIR = "_versions"
 LOG_NAME = "_ingest_log.jsonl"
+LOCK_NAME = "_ingest.lock"  # one load or rollback at a time per data folder; who holds it, while held
 ORIGINAL_SUFFIX = "original"
 _STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _STAMP_LENGTH = len("20261128T112233Z")
@@ -229,22 +233,159 @@ def fsync_tree(folder: Path) -> None:
 @contextlib.contextmanager
 def table_lock(data_dir: str | Path, table: str) -> Iterator[None]:
     """Hold an exclusive lock on ``table``'s versions while one process changes them."""
-    folder = versions_dir(data_dir, table)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    folder = make_dir(versions_dir(data_dir, table))
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+class Busy(Exception):
+    """Another process holds the data folder's lock (``holder``: what it wrote there, if readable)."""
+
+    def __init__(self, holder: dict | None, waited_seconds: float):
+        super().__init__("another load is running")
+        self.holder = holder
+        self.waited_seconds = waited_seconds
+
+
+class DataLock:
+    """The data folder's lock, held: it records who holds it and how far they got.
+
+    The record stays in ``DIR/_ingest.lock`` while the lock is held and is emptied at a clean
+    end; a process killed meanwhile (kill -9, a power cut) leaves it behind, and the next holder
+    finds it in ``left_behind``.
+    """
+
+    def __init__(self, fd: int, left_behind: dict | None):
+        self._fd = fd
+        self.left_behind = left_behind
+        self.record: dict = {}
+
+    def update(self, **fields: object) -> None:
+        """Add ``fields`` to the holder's record and flush it to disk."""
+        self.record.update(fields)
+        data = json.dumps(self.record, ensure_ascii=False, default=str).encode("utf-8")
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+        os.fsync(self._fd)
+
+
+def _read_record(fd: int) -> dict | None:
+    try:
+        data = os.pread(fd, 1 << 16, 0)
+    except OSError:
+        return None
+    if not data.strip():
+        return None
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {"damaged": True}
+    return record if isinstance(record, dict) else {"damaged": True}
+
+
+@contextlib.contextmanager
+def data_lock(data_dir: str | Path, holder: dict, *, wait_seconds: float) -> Iterator[DataLock]:
+    """Hold ``DIR/_ingest.lock`` (fcntl) so that one load or rollback at a time changes the folder.
+
+    Waits up to ``wait_seconds`` for another holder to finish, then raises ``Busy``. The lock
+    dies with its process, so a crashed holder never blocks the next one.
+    """
+    folder = make_dir(data_dir)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy(_read_record(fd), wait_seconds) from None
+                time.sleep(0.05)
+        lock = DataLock(fd, _read_record(fd))
+        lock.update(**holder)
+        try:
+            yield lock
+        finally:
+            os.ftruncate(fd, 0)  # a clean end: nothing left behind for the next holder
+            os.fsync(fd)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def recover(data_dir: str | Path, left_behind: dict | None) -> list[str]:
+    """Clean up after a load that was killed; call it holding ``data_lock``.
+
+    Removes unfinished folders (``_versions/<table>/.tmp-*``: nobody else can be writing one
+    while we hold the lock), stray link files, and a version folder that was complete but never
+    made current. Versions that were current are never touched.
+
+    Returns:
+        What was found and done, one line each ([] when there was nothing).
+    """
+    data_dir = Path(data_dir)
+    notes = []
+    table = (left_behind or {}).get("table")
+    version = (left_behind or {}).get("version")
+    if table in TABLES and version and not str(version).startswith("."):
+        folder = versions_dir(data_dir, table) / str(version)
+        if current_version(data_dir, table) == version:
+            notes.append(f"version {version} of {table} had been made current before the load stopped")
+        elif folder.is_dir() and (left_behind or {}).get("stage") in ("renaming", "renamed"):
+            doomed = folder.with_name(f".tmp-uncommitted-{version}")
+            os.rename(folder, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+            notes.append(f"removed version {version} of {table}: written in full but never made current")
+    for table_name in sorted(TABLES):
+        home = versions_dir(data_dir, table_name)
+        if not home.is_dir():
+            continue
+        for path in sorted(home.iterdir()):
+            if path.name.startswith(".tmp-") and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                notes.append(f"removed the unfinished folder {path.relative_to(data_dir)}")
+    for path in sorted(data_dir.glob(".*.link-*")):
+        if path.is_symlink():
+            path.unlink()
+            notes.append(f"removed the stray link {path.name}")
+    return notes
+
+
+def prune_versions(data_dir: str | Path, table: str, keep: int) -> list[str]:
+    """Remove all but the ``keep`` newest versions other than the current one; call it under the lock.
+
+    Each is renamed to a hidden ``.tmp-`` name first, so a prune cut short never leaves a half
+    version that a rollback could point at (``recover`` removes the rest).
+
+    Returns:
+        The versions removed, oldest first.
+    """
+    current = current_version(data_dir, table)
+    others = [n for n in _version_names(data_dir, table) if n != current]
+    doomed = others[: max(0, len(others) - max(0, keep))]
+    home = versions_dir(data_dir, table)
+    for name in doomed:
+        hidden = home / f".tmp-pruned-{name}"
+        os.rename(home / name, hidden)
+        shutil.rmtree(hidden, ignore_errors=True)
+    if doomed:
+        fsync_dir(home)
+    return doomed
 
 
 def new_staging_dir(data_dir: str | Path, table: str) -> Path:
     """A fresh hidden folder under the table's versions to write a load into."""
-    folder = versions_dir(data_dir, table)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dir(versions_dir(data_dir, table))
     staging = folder / f".tmp-{datetime.now(UTC).strftime(_STAMP_FORMAT)}-{secrets.token_hex(4)}"
-    staging.mkdir()
+    staging.mkdir(mode=DIR_MODE)
+    os.chmod(staging, DIR_MODE)
     return staging
 
 
@@ -258,12 +399,19 @@ def _point_at(data_dir: Path, table: str, version: str) -> None:
     fsync_dir(data_dir)
 
 
-def commit_version(data_dir: str | Path, table: str, staging: Path) -> tuple[str, str | None]:
+def commit_version(
+    data_dir: str | Path,
+    table: str,
+    staging: Path,
+    progress: Callable[[str, str], None] | None = None,
+) -> tuple[str, str | None]:
     """Make a fully written ``staging`` folder the table's current version.
 
     ``staging`` (flushed by the caller) is renamed to a new version folder; a
     real folder still at ``DIR/<table>`` is kept as ``<stamp>-original``; then
-    the symlink is swapped atomically. Call it under ``table_lock``.
+    the symlink is swapped atomically. Call it under ``table_lock``. ``progress(stage, version)``
+    is called before the rename ("renaming"), after it ("renamed") and after the swap ("swapped"),
+    so a lock record can say how far a load got.
 
     Returns:
         (new version, previous version or None).
@@ -280,8 +428,11 @@ def commit_version(data_dir: str | Path, table: str, staging: Path) -> tuple[str
     elif link.exists() and not link.is_symlink():
         raise OSError(f"{link} is a file, not a folder: move it away before loading {table}")
     version = f"{_next_stamp(existing)}-{secrets.token_hex(3)}"
+    report = progress or (lambda stage, name: None)
+    report("renaming", version)
     os.rename(staging, home / version)
     fsync_dir(home)
+    report("renamed", version)
     if original is not None:
         os.rename(link, home / original)
         fsync_dir(home)
@@ -292,6 +443,7 @@ def commit_version(data_dir: str | Path, table: str, staging: Path) -> tuple[str
         if original is not None and not os.path.lexists(link):  # put the folder back as it was
             os.rename(home / original, link)
         raise
+    report("swapped", version)
     return version, previous
 
 
@@ -336,9 +488,13 @@ def log_path(data_dir: str | Path) -> Path:
 def append_ingest_log(data_dir: str | Path, entry: dict) -> None:
     """Append one JSON line to ``DIR/_ingest_log.jsonl`` (one write, flushed)."""
     line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    fd = os.open(log_path(data_dir), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    make_dir(data_dir)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    fd = os.open(log_path(data_dir), flags, FILE_MODE)
     try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o007:  # a log from before: no longer readable by others
+            os.fchmod(fd, mode & ~0o007)
         os.write(fd, line.encode("utf-8"))
         os.fsync(fd)
     finally:
