@@ -7,6 +7,7 @@ palette (colour-blind safe); every builder has an explicit empty state.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from html import escape
 
@@ -514,4 +515,46 @@ def peer_rank_figure(ranks: pd.DataFrame, *, title: str, forces: int) -> go.Figu
         range=[forces + 0.5, 0.5],
     )
     fig.update_xaxes(title_text=None, tickformat="%b %Y")
+    return fig
+
+
+# --- labels from data are text ---------------------------------------------------------
+
+# Plotly renders a subset of HTML in every label; of it, only <a href> can act (a link a reader
+# may follow out of the force). A label from an extract never carries a link: its "<a" is escaped
+# so that it shows as the characters it is.
+_LINK_TAG = re.compile(r"<(\s*/?\s*a\b)", re.IGNORECASE)
+_TRACE_TEXT = ("x", "y", "text", "hovertext", "labels", "name", "customdata", "ids", "parents")
+
+
+def _unlinked(value):
+    if isinstance(value, str):
+        return _LINK_TAG.sub(r"&lt;\1", value) if "<" in value else value
+    # Plotly keeps text arrays as tuples (numeric ones as numpy arrays, which hold no markup).
+    is_texts = isinstance(value, list | tuple)
+    if is_texts and any(isinstance(v, str) and "<" in v for v in value):
+        return [_unlinked(v) for v in value]
+    return value
+
+
+def text_only(fig: go.Figure) -> go.Figure:
+    """``fig`` with every ``<a ...>`` in its trace data, titles and annotations shown as text (in place)."""
+    for trace in fig.data:
+        for attr in _TRACE_TEXT:
+            if attr in trace and trace[attr] is not None:
+                value = trace[attr]
+                new = _unlinked(value)
+                if new is not value:
+                    trace[attr] = new
+    layout = fig.layout
+    if layout.title.text:
+        layout.title.text = _unlinked(layout.title.text)
+    for annotation in layout.annotations or ():
+        if annotation.text:
+            annotation.text = _unlinked(annotation.text)
+    for axis in (layout.xaxis, layout.yaxis):
+        if axis.ticktext is not None:
+            axis.ticktext = _unlinked(list(axis.ticktext))
+        if axis.title.text:
+            axis.title.text = _unlinked(axis.title.text)
     return fig

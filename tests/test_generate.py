@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 from pathlib import Path
 
 import numpy as np
@@ -222,7 +223,9 @@ def test_every_table_is_written_one_file_per_year(generated):
         if name not in ("case_audits",):
             assert files == ["2020.parquet", "2021.parquet", "2022.parquet", "2023.parquet"], (name, files)
         assert rows[name] == sum(pq.ParquetFile(out / name / f).metadata.num_rows for f in files)
-    assert sorted(p.name for p in out.iterdir()) == sorted(TABLES)
+    # The tables, and the marker that lets the app offer its demo sign-in on generated data only.
+    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, gen.GENERATED_MARKER])
+    assert json.loads((out / gen.GENERATED_MARKER).read_text())["generator"] == "data.generate"
     assert not [p for p in out.parent.iterdir() if ".generating" in p.name]
 
 
@@ -593,7 +596,7 @@ def test_overwrite_replaces_tables_and_keeps_other_files(tmp_path, capsys):
     second = read(out, "incidents")
     assert second["received_at"].dt.to_period("M").unique().tolist() == [pd.Period("2022-06", "M")]
     assert (out / "notes.txt").read_text() == "keep me"
-    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, "notes.txt"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, "notes.txt", gen.GENERATED_MARKER])
     assert not [p for p in tmp_path.iterdir() if ".generating" in p.name]
     assert "incidents" in capsys.readouterr().out
 

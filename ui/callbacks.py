@@ -21,12 +21,14 @@ import time
 
 import dash
 import flask
+import plotly.graph_objects as go
 from dash.exceptions import PreventUpdate
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, TooManyRequests, Unauthorized
 
 from auth import AccessDenied, Principal, audit
 from auth import role_allows as auth_role_allows
 from auth.web import client_address, current_principal
+from figures import text_only
 
 log = logging.getLogger("audit")
 # What a callback adds to its audit row (which records, which filters), set by audit_detail().
@@ -119,6 +121,15 @@ def _write(principal: Principal | None, action: str, outcome: str, started: floa
     )
 
 
+def _labels_as_text(result):
+    """Every figure a callback returns shows its labels as text, never as a link (``figures.text_only``)."""
+    if isinstance(result, go.Figure):
+        return text_only(result)
+    if isinstance(result, list | tuple):
+        return type(result)(_labels_as_text(item) for item in result)
+    return result
+
+
 def records_per_minute() -> int:
     """How many records views one user may open in a minute (``CPD_RECORDS_PER_MINUTE``, default 30):
     enough to work, too few to scrape a table month by month."""
@@ -164,7 +175,7 @@ def dashboard_callback(*dependencies, action: str, role: str = "gold", records: 
                 principal = require_principal(role)
                 if records:
                     _check_records_rate(principal)
-                return func(*args, **kw)
+                return _labels_as_text(func(*args, **kw))
             except PreventUpdate:
                 outcome = None  # nothing was shown: not an action
                 raise
