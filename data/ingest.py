@@ -5,15 +5,35 @@ its schemas are built in code from ``data.contract``, so the contract is stated 
 
 Usage::
 
-    python -m data.ingest --data DIR --table NAME FILE...     load FILEs as table NAME
-    python -m data.ingest --data DIR --table NAME --rollback  point NAME at its previous version
+    python -m data.ingest --data DIR --table NAME FILE...                 a monthly refresh
+    python -m data.ingest --data DIR --table NAME --replace-all FILE...   swap the whole table
+    python -m data.ingest --data DIR --table NAME --dry-run FILE...       say what would change
+    python -m data.ingest --data DIR --table NAME --rollback              the previous version
 
-Before pandera sees them, the input values are normalised as the contract's "What ingest
-accepts" says (trimmed text, any-case enumerations and booleans, timestamps as ISO text,
-``dd/mm/yyyy hh:mm[:ss]`` text or Excel serials, integers of any width); a value that cannot be
-parsed is an error for its row and column, never a silent null. A refused load writes each bad
-file's rows and reasons to ``<input stem>.rejected.csv`` beside it and leaves the table as it
-was; an accepted one becomes a new version (see ``data.storage``). Every attempt is logged.
+A load is a monthly refresh by default: the (force, month) slices its files cover (the month
+of the table's coverage column) replace those slices and every other row is kept; it says, per
+force and month, how many rows it adds, replaces and removes. A refresh is refused when a key
+of the files is held by a row it keeps, or when it would remove more than ``MAX_REMOVED_SHARE``
+of the table (``--max-removed-share``); ``--replace-all`` swaps the whole table and names the
+months that go. ``--dry-run`` prints the same and writes nothing in DIR (no version, no log
+line); a refused file still gets its ``.rejected.csv``, as that is what a dry run is for.
+
+Files are read strictly: text is UTF-8 (a BOM is fine) unless ``--encoding`` names another, and
+one that mixes encodings is refused; dates and times are ISO 8601 unless ``--date-format``
+names the order of the others (day and month are never guessed); a column name twice, a column
+the contract does not know (unless ``--ignore-extra-columns``), a control or invisible character
+in text, a workbook with several sheets and no ``--sheet``, and a symlink, device, FIFO or folder
+given as the file are refused. Values are then normalised as the contract's "What ingest
+accepts" says (trimmed text, any-case enumerations and booleans, Excel serials, integers of any
+width); a value that cannot be parsed is an error for its row and column, never a silent null.
+A refused load writes each bad file's rows and reasons to ``<input stem>.rejected.csv`` beside
+it (formulas neutralised, owner and group only) and leaves the table byte-identical; an
+accepted one becomes a new version (see ``data.storage``), ``--keep`` old ones kept.
+
+One load or rollback at a time changes a data folder (``--wait`` for another to finish); one
+killed on the way leaves the previous version current and is cleaned up and logged as
+"interrupted" by the next. Every attempt is logged, with the operating-system account as its
+user unless the caller (the app) names the signed-in user.
 """
 
 from __future__ import annotations
@@ -1019,11 +1039,19 @@ def _is_free_text(col: Column) -> bool:
 def _control_reasons(col: Column, raw: pd.Series) -> pd.Series:
     """Why each text cell holding a control or invisible character is refused (None where fine)."""
     reasons = _reasons(raw.index)
-    for pos, value in raw.items():
+    breaks = not _is_free_text(col)
+    if _is_text_dtype(raw):  # vectorised first: a control character is rare
+        flagged = raw.str.contains(_CONTROL.pattern, regex=True)
+        if breaks:
+            flagged |= raw.str.strip().str.contains(_BREAKS.pattern, regex=True)
+        candidates = raw[flagged.fillna(False).to_numpy(dtype=bool)]
+    else:
+        candidates = raw[[isinstance(v, str) for v in raw]]
+    for pos, value in candidates.items():
         if not isinstance(value, str):
             continue
         found = _CONTROL.search(value)
-        if found is None and not _is_free_text(col):
+        if found is None and breaks:
             found = _BREAKS.search(value.strip())
             if found is not None:  # a position in the trimmed value: report it in the raw one
                 found = _BREAKS.search(value, len(value) - len(value.lstrip()))

@@ -1,4 +1,4 @@
-"""Storage layout of a data directory: versioned table folders and the ingest log.
+"""Storage layout of a data directory: versioned table folders, the lock and the ingest log.
 
 Layout (``DIR`` is the data directory)::
 
@@ -6,12 +6,15 @@ Layout (``DIR`` is the data directory)::
                                      (as the synthetic generator writes it, or a
                                      force's files copied by hand) or a relative
                                      symlink to DIR/_versions/<table>/<version>
-    DIR/_versions/<table>/<version>/ one folder per load, never deleted;
-                                     <version> is a sortable UTC stamp such as
-                                     20261128T112233Z-3fa2b1; a real folder found
-                                     at DIR/<table> on the first ingest is kept as
-                                     <stamp>-original
-    DIR/_versions/<table>/.tmp-*     a load being written (not yet a version)
+    DIR/_versions/<table>/<version>/ one folder per load; <version> is a sortable
+                                     UTC stamp such as 20261128T112233Z-3fa2b1; a
+                                     real folder found at DIR/<table> on the first
+                                     ingest is kept as <stamp>-original. Ingest
+                                     keeps the current one and ``--keep`` others.
+    DIR/_versions/<table>/.tmp-*     a load being written (not yet a version), or a
+                                     version being removed
+    DIR/_ingest.lock                 held (fcntl) by the one load or rollback that may
+                                     change DIR; while held it records who and how far
     DIR/_ingest_log.jsonl            one JSON line per ingest or rollback attempt
 
 Readers list ``DIR/<table>/*.parquet`` themselves and skip names beginning with
@@ -19,6 +22,7 @@ Readers list ``DIR/<table>/*.parquet`` themselves and skip names beginning with
 them). A new version becomes current by an atomic symlink swap, so a reader
 sees either the old files or the new ones, never a mixture; a version's name
 sorts after every earlier version's, so "the version before" is name order.
+Folders are created 0750 and files 0640: owner and group only.
 """
 
 from __future__ import annotations
@@ -69,8 +73,9 @@ def list_data_files(data_dir: str | Path, table: str) -> list[Path]:
     """The sorted parquet files of ``table``'s current data.
 
     The symlink is resolved once, so the files returned all belong to one
-    version even if an ingest swaps the table meanwhile (the old version's
-    files are never deleted). Names beginning with ``_`` or ``.`` are skipped.
+    version even if an ingest swaps the table meanwhile (a version's files
+    are removed only once ``--keep`` newer loads have followed it). Names
+    beginning with ``_`` or ``.`` are skipped.
 
     Returns:
         Paths inside the resolved folder; empty when the table has no folder.
