@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from html import escape
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -530,8 +531,8 @@ _TRACE_TEXT = ("x", "y", "text", "hovertext", "labels", "name", "customdata", "i
 def _unlinked(value):
     if isinstance(value, str):
         return _LINK_TAG.sub(r"&lt;\1", value) if "<" in value else value
-    # Plotly keeps text arrays as tuples (numeric ones as numpy arrays, which hold no markup).
-    is_texts = isinstance(value, list | tuple)
+    # Plotly keeps text arrays as tuples or numpy arrays of objects (numeric arrays hold no markup).
+    is_texts = isinstance(value, list | tuple) or (isinstance(value, np.ndarray) and value.dtype == object)
     if is_texts and any(isinstance(v, str) and "<" in v for v in value):
         return [_unlinked(v) for v in value]
     return value
