@@ -61,8 +61,18 @@ GAP_COLOURSCALE = "Cividis_r"
 # Okabe–Ito without its yellow, which is too pale for a thin line on white.
 LINE_COLOURS = [c for c in figures.OKABE_ITO if c != "#F0E442"]
 MARKER_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "triangle-down", "star", "cross"]
-STATUS_WORDS = {"loaded": "Loaded", "refused": "Refused", "rolled back": "Rolled back"}
-STATUS_COLOURS = {"loaded": "success", "refused": "danger", "rolled back": "warning"}
+STATUS_WORDS = {
+    "loaded": "Loaded",
+    "refused": "Refused",
+    "rolled back": "Rolled back",
+    "interrupted": "Interrupted",
+}
+STATUS_COLOURS = {
+    "loaded": "success",
+    "refused": "danger",
+    "rolled back": "warning",
+    "interrupted": "secondary",
+}
 MAX_REASONS_SHOWN = 5
 NO_DATA = figures.EMPTY_MESSAGE
 
@@ -604,6 +614,11 @@ def outcome_text(entry) -> str:
         return f"Loaded {rows:,} rows as version {entry.get('version')}"
     if status == "rolled back":
         return f"Rolled back to version {entry.get('version')} ({rows:,} rows)"
+    if status == "interrupted":
+        kept = entry.get("previous_version") or entry.get("version")
+        return "Interrupted (cleaned up by the next load); the table stayed" + (
+            f" at version {kept}" if kept else ""
+        )
     rejected = entry.get("rejected_rows") or 0
     if rejected:
         return f"Refused: {rejected:,} of {rows:,} rows rejected; the table is unchanged"
