@@ -73,6 +73,7 @@ class Settings:
     stale_after_days: int = 45
     spc_run_length: int = 7
     spc_directions: dict[str, str] = field(default_factory=dict)
+    records_purposes: tuple[str, ...] = ("Case review", "Safeguarding concern", "Data quality check")
     source: str = str(DEFAULT_SETTINGS_PATH)
 
     def direction(self, kpi_id: str) -> str:
@@ -177,7 +178,15 @@ def load_settings(path: str | Path | None = None) -> Settings:
                 f"{source_path}: spc.direction.{kpi_id} must be one of {', '.join(DIRECTIONS)}, "
                 f"not {direction!r}"
             )
+    purposes = raw.get("records", {}).get("purposes", list(Settings.records_purposes))
+    if (
+        not isinstance(purposes, list)
+        or not purposes
+        or not all(isinstance(p, str) and p.strip() for p in purposes)
+    ):
+        raise SettingsError(f"{source_path}: records.purposes must be a non-empty list of non-empty strings")
     return Settings(
+        records_purposes=tuple(p.strip() for p in purposes),
         grade1_target_min=grade1,
         grade2_target_min=grade2,
         language_phrases=tuple(p.strip().lower() for p in phrases),

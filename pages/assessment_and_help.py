@@ -13,6 +13,7 @@ from ui import distribution_figures as dist
 from ui.callbacks import audit_detail, dashboard_callback, records_or_note
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label, period_label
+from ui.purpose import purpose_needed_alert
 from ui.state import get_store
 
 INTRO = "Missing children, return home interviews, risk-assessment language, the MASH and strategy meetings."
@@ -131,6 +132,7 @@ def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
     Input(ID_STATE, "data"),
     action="view repeat-missing cohort records",
     records=True,
+    without_purpose=purpose_needed_alert,
 )
 def update_repeat_cohort(state_data):
     state = require_state(state_data)
@@ -266,6 +268,7 @@ def update_assessment_and_help_distributions(state_data, focus_data):
     Input(focus_id, "data"),
     action="view flagged risk-assessment language records",
     records=True,
+    without_purpose=purpose_needed_alert,
 )
 def update_assessment_and_help_language_table(state_data, focus_data):
     state = require_state(state_data)

@@ -39,6 +39,7 @@ from ui.area_page import chart_graph_id, chart_title, graph_card
 from ui.callbacks import audit_detail, dashboard_callback, records_or_note, user_may
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
+from ui.purpose import purpose_needed_alert
 from ui.records import MAX_ROWS, records_grid
 from ui.state import get_store
 
@@ -809,6 +810,7 @@ def update_data_quality(state_data, chosen_check):
     Input(ID_STATE, "data"),
     action="view data-quality records",
     records=True,
+    without_purpose=purpose_needed_alert,
 )
 def update_error_records(check_id, state_data):
     state = require_state(state_data)

@@ -36,7 +36,13 @@ def as_user():
     import contextlib
 
     @contextlib.contextmanager
-    def enter(role: str = "admin", force: str | None = None, name: str = "unit-test-user"):
+    def enter(
+        role: str = "admin",
+        force: str | None = None,
+        name: str = "unit-test-user",
+        purpose: str | None = "Case review",
+    ):
+        import flask
         import flask_login
 
         import app as app_module
@@ -45,6 +51,8 @@ def as_user():
 
         with app_module.server.test_request_context("/"):
             flask_login.login_user(SessionUser(Principal(name, role, force, "local")))
+            if purpose:
+                flask.session["records_purpose"] = purpose
             yield
 
     return enter
@@ -153,7 +161,7 @@ def app_url(synthetic_dir, app_instance, tmp_path_factory) -> str:
     log.close()
 
 
-def sign_in(base_url: str, name: str, password: str = PASSWORD):
+def sign_in(base_url: str, name: str, password: str = PASSWORD, purpose: str | None = "Case review"):
     """A requests session signed in through the login form (its CSRF token included)."""
     import re
 
@@ -169,7 +177,24 @@ def sign_in(base_url: str, name: str, password: str = PASSWORD):
         timeout=10,
     )
     session.last_sign_in = response
+    if purpose and response.status_code == 302:
+        give_purpose(session, base_url, purpose)
     return session
+
+
+def give_purpose(session, base_url: str, purpose: str = "Case review", words: str | None = None):
+    """Post the purpose for viewing records, as the filter bar's control does."""
+    body = {
+        "output": "records-purpose-status.children",
+        "outputs": {"id": "records-purpose-status", "property": "children"},
+        "inputs": [
+            {"id": "records-purpose", "property": "value", "value": purpose},
+            {"id": "records-purpose-text", "property": "value", "value": words},
+        ],
+        "state": [],
+        "changedPropIds": ["records-purpose.value"],
+    }
+    return session.post(base_url + "/_dash-update-component", json=body, timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +222,14 @@ def browser_sign_in(driver, base_url: str, name: str, password: str = PASSWORD) 
     driver.find_element(By.ID, "login-password").send_keys(password)
     driver.find_element(By.ID, "login-submit").click()
     WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
+    # The purpose for viewing records, once per session, as an officer gives it.
+    from selenium.webdriver.support.ui import Select
+
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "records-purpose"))
+    Select(driver.find_element(By.ID, "records-purpose")).select_by_value("Case review")
+    WebDriverWait(driver, 20).until(
+        lambda d: "logged as" in d.find_element(By.ID, "records-purpose-status").text
+    )
 
 
 @pytest.fixture(scope="session")

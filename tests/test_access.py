@@ -21,6 +21,7 @@ from tests.conftest import (
     _free_port,
     add_user,
     app_env,
+    give_purpose,
     sign_in,
     stop,
     wait_until_serving,
@@ -365,6 +366,7 @@ def test_far_months_answer_at_once_with_a_message(app_url, signed_in, months):
         session, app_url, body_for(find(dependencies, "filter-state.data"), {0: search}, changed=[0])
     )
     assert filters.status_code == 200
+    assert time.perf_counter() - started < 1.0, "the message comes within a second"
     outputs = filters.json()["response"]
     assert "has no data" in str(outputs["filter-message"]["children"])
     state = outputs["filter-state"]["data"]
@@ -375,7 +377,6 @@ def test_far_months_answer_at_once_with_a_message(app_url, signed_in, months):
         if slots:
             response = _update(session, app_url, body_for(dependency, {slots[0]: crafted}))
             assert response.status_code < 500, (dependency["output"], response.text[:300])
-    assert time.perf_counter() - started < 10
     assert state["period_to"] <= "2023-03"
     assert server.memory_info().rss - before < 200 * 2**20
 
@@ -488,3 +489,29 @@ def test_records_views_are_limited_per_minute(two_forces_app):
     assert set(statuses[12:]) == {429}
     refused = _update(session, two_forces_app, _records_body(dependencies))
     assert refused.status_code == 429 and "Wait a minute" in refused.json()["message"]
+
+
+def test_records_need_a_purpose_which_the_audit_row_names(app_url, app_instance):
+    session = sign_in(app_url, "officer-user", purpose=None)
+    dependencies = _dependencies(session, app_url)
+    withheld = _update(session, app_url, _records_body(dependencies))
+    assert withheld.status_code == 200
+    assert "Choose why" in withheld.text and "rowData" not in withheld.text
+    row = _audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
+    assert row["outcome"] == "refused" and "no purpose" in row["detail"]
+    assert "few words" in give_purpose(session, app_url, "Other", "hm").text
+    assert (
+        "logged as: Other: reviewing a complaint"
+        in give_purpose(session, app_url, "Other", "reviewing  a complaint").text
+    )
+    shown = _update(session, app_url, _records_body(dependencies))
+    assert "rowData" in shown.text
+    row = _audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
+    assert row["outcome"] == "done" and row["purpose"] == "Other: reviewing a complaint"
+
+
+def test_a_purpose_not_on_the_list_is_refused(app_url):
+    session = sign_in(app_url, "officer-user", purpose=None)
+    response = give_purpose(session, app_url, "Curiosity")
+    assert response.status_code == 200 and "from the list" in response.text
+    assert "rowData" not in _update(session, app_url, _records_body(_dependencies(session, app_url))).text

@@ -29,8 +29,12 @@ PAGES = {
 }
 
 
-def _wait_rendered(browser, expected_graphs: int, timeout: float = 30) -> None:
-    """Wait until the filter bar has resolved and every graph has drawn."""
+def _wait_rendered(browser, expected_graphs: int, timeout: float = 60) -> None:
+    """Wait until the filter bar has resolved and every graph has drawn.
+
+    Assessment and help still blocks the browser's main thread for 10–30 s on this machine (Dash
+    renders every chart's Table and About up front; issue 11), so the wait is generous: this test
+    checks that pages render, the benchmark measures how fast."""
     wait = WebDriverWait(browser, timeout)
     wait.until(lambda d: d.find_element(By.ID, "filter-summary").text.startswith("Showing"))
     wait.until(

@@ -81,13 +81,19 @@ def _post(session, url, body):
 
 
 def _declared_outputs() -> list[str]:
-    # The callbacks the app declares, read at collection (importing the app reads no data); each
-    # test then takes the browser's view of it from the running app's /_dash-dependencies.
-    from dash._callback import GLOBAL_CALLBACK_MAP
+    """The callbacks the app declares, read in a process of their own at collection (a test module
+    may register callbacks of its own in this one); each test then takes the browser's view of its
+    callback from the running app's /_dash-dependencies."""
+    import subprocess
+    import sys
 
-    import app  # noqa: F401  (registers the pages' callbacks)
+    from tests.conftest import REPO_ROOT
 
-    return sorted(GLOBAL_CALLBACK_MAP)
+    script = "import json, app, dash._callback as c; print(json.dumps(sorted(c.GLOBAL_CALLBACK_MAP)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("output", _declared_outputs())

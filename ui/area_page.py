@@ -38,6 +38,7 @@ from ui.callbacks import RECORDS_ROLE, audit_detail, dashboard_callback, user_ma
 from ui.figure_table import figure_table
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
+from ui.purpose import purpose_needed_alert
 from ui.records import MAX_ROWS, records_grid
 from ui.spc_badges import spc_badges
 from ui.state import get_events, get_store
@@ -868,6 +869,7 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         State(focus_id, "data"),
         action=f"view records {area}",
         records=True,
+        without_purpose=lambda: (True, "Records", purpose_needed_alert()),
         prevent_initial_call=True,
     )
     def show_records(clicks, state_data, focus_data):

@@ -147,7 +147,9 @@ def _check_records_rate(principal: Principal) -> None:
         )
 
 
-def dashboard_callback(*dependencies, action: str, role: str = "gold", records: bool = False, **kwargs):
+def dashboard_callback(
+    *dependencies, action: str, role: str = "gold", records: bool = False, without_purpose=None, **kwargs
+):
     """Register a Dash callback behind the role check and the audit log.
 
     Args:
@@ -155,7 +157,10 @@ def dashboard_callback(*dependencies, action: str, role: str = "gold", records: 
         action: what the callback does, for the audit log ("view overview", "view records"...).
         role: the least role that may run it (see ``auth.ROLES``).
         records: it shows pseudonymised rows: needs at least the officer role, its action names
-            "records", and one user may run such callbacks only so often (:func:`records_per_minute`).
+            "records", one user may run such callbacks only so often (:func:`records_per_minute`),
+            and only once the session has given a purpose (``ui.purpose``), which its audit row names.
+        without_purpose: for a records callback, what to return instead of rows while no purpose is
+            given (a message in its outputs); the call is logged as refused.
         **kwargs: passed to ``dash.callback`` (prevent_initial_call...).
     """
     if records:
@@ -174,6 +179,16 @@ def dashboard_callback(*dependencies, action: str, role: str = "gold", records: 
             try:
                 principal = require_principal(role)
                 if records:
+                    from ui.purpose import records_purpose
+
+                    purpose = records_purpose()
+                    if purpose is None:
+                        if without_purpose is None:
+                            raise InputError("give a purpose for viewing records first")
+                        outcome = "refused"
+                        _details.get()["reason"] = "no purpose given"
+                        return without_purpose()
+                    _details.get()["purpose"] = purpose
                     _check_records_rate(principal)
                 return _labels_as_text(func(*args, **kw))
             except PreventUpdate:

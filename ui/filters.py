@@ -23,6 +23,7 @@ from dash.exceptions import PreventUpdate
 from auth.web import current_principal
 from queries import DataError
 from queries.kpis import Filters, Period, PeriodError, add_months, parse_month
+from ui import purpose
 from ui.callbacks import InputError, dashboard_callback
 from ui.formatting import month_label, period_label
 from ui.state import get_store
@@ -280,7 +281,10 @@ def layout() -> html.Div:
     )
     return html.Div(
         [
-            html.Form(controls, role="search", **{"aria-label": "Filters"}),
+            # A search landmark, not a <form>: Enter in a month box must apply the value, never
+            # submit a form and reload the page with the defaults (issue 11).
+            html.Div(controls, role="search", **{"aria-label": "Filters"}),
+            purpose.layout(),
             html.P(id=ID_SUMMARY, className="small text-body-secondary mt-2 mb-0", role="status"),
             html.Div(id=ID_MESSAGE, role="alert", **{"aria-live": "polite"}),
             dcc.Store(id=ID_STATE),
