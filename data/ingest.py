@@ -49,6 +49,7 @@ import os
 import pwd
 import re
 import shutil
+import sqlite3
 import stat
 import sys
 import time
@@ -1592,6 +1593,29 @@ def _log(data_dir: Path, **entry: object) -> None:
     except OSError as exc:
         reason = exc.strerror or exc
         print(f"warning: could not write the ingest log in {data_dir}: {reason}", file=sys.stderr)
+    _audit(data_dir, record)
+
+
+def _audit(data_dir: Path, record: dict) -> None:
+    """Every load, refusal and rollback is also a row of the app's audit log (auth.audit), in the
+    instance folder of the app that serves ``data_dir``."""
+    from auth import audit, instance_dir, private_dir
+
+    outcome = {"loaded": "done", "rolled back": "done", "refused": "refused"}.get(record["status"], "failed")
+    try:
+        audit.record(
+            f"ingest {record['table']}",
+            outcome=outcome,
+            user=record["user"],
+            role="cli",
+            rows=record.get("rows"),
+            detail={
+                k: record.get(k) for k in ("status", "files", "version", "previous_version", "rejected_rows")
+            },
+            path=private_dir(instance_dir(data_dir)) / "audit.sqlite",
+        )
+    except (OSError, sqlite3.Error) as exc:
+        print(f"warning: could not write the audit log for this load: {exc}", file=sys.stderr)
 
 
 def _table_spec(table: str) -> Table:
