@@ -61,10 +61,13 @@ def user_menu() -> html.Div:
         return html.Div()
     return html.Form(
         [
-            html.Span(principal.describe(), className="navbar-text small me-2", id="nav-user"),
+            html.Span(principal.describe(), className="navbar-text small me-2 text-nowrap", id="nav-user"),
             dcc.Input(type="hidden", name="csrf_token", value=auth_web.logout_form_token()),
             html.Button(
-                "Sign out", type="submit", className="btn btn-outline-light btn-sm", id="nav-sign-out"
+                "Sign out",
+                type="submit",
+                className="btn btn-outline-light btn-sm text-nowrap",
+                id="nav-sign-out",
             ),
         ],
         method="POST",
