@@ -7,6 +7,7 @@ browser is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -74,6 +75,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+PAGE_PATHS = [
+    "/",
+    "/initial-contact",
+    "/assessment-and-help",
+    "/investigation",
+    "/decision-making",
+    "/managing-risk",
+    "/detention",
+    "/data-quality",
+]
 # The test accounts: one per role, and an officer limited to one force. Made with the real
 # `flask --app app users add` command, as the README tells a force to make its first user.
 PASSWORD = "a long test password"
@@ -138,27 +149,34 @@ def app_instance(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("instance")
 
 
+@contextlib.contextmanager
+def running_app(data_dir: Path, env: dict, log_path: Path, port: int | None = None):
+    """``python app.py`` on ``data_dir`` as a user starts it; yields its URL, stops it on exit."""
+    port = port or _free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--data", str(data_dir), "--port", str(port)],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_serving(url, process, log_path)
+            yield url
+        finally:
+            stop(process)
+
+
 @pytest.fixture(scope="session")
 def app_url(synthetic_dir, app_instance, tmp_path_factory) -> str:
     """The dashboard running on the synthetic data, as `python app.py` starts it, with its accounts."""
     env = app_env(synthetic_dir, app_instance)
     for name, (role, force) in ACCOUNTS.items():
         add_user(env, name, role, force)
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("app") / "app.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "app.py", "--data", str(synthetic_dir), "--port", str(port)],
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_serving(url, process, log_path)
-    yield url
-    stop(process)
-    log.close()
+    with running_app(synthetic_dir, env, tmp_path_factory.mktemp("app") / "app.log") as url:
+        yield url
 
 
 def sign_in(base_url: str, name: str, password: str = PASSWORD, purpose: str | None = "Case review"):

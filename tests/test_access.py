@@ -16,28 +16,21 @@ import pytest
 import requests
 
 from tests.conftest import (
+    PAGE_PATHS,
     PASSWORD,
     REPO_ROOT,
     _free_port,
     add_user,
     app_env,
     give_purpose,
+    running_app,
     sign_in,
     stop,
     wait_until_serving,
 )
 from tests.dash_requests import body_for, find
 
-PAGES = [
-    "/",
-    "/initial-contact",
-    "/assessment-and-help",
-    "/investigation",
-    "/decision-making",
-    "/managing-risk",
-    "/detention",
-    "/data-quality",
-]
+PAGES = PAGE_PATHS
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")
 DORSET_STATE = {
     "period_from": "2021-04",
@@ -287,20 +280,8 @@ def two_forces_app(tmp_path_factory):
     add_user(env, "dorset-officer", "officer", "Dorset")
     add_user(env, "scraper", "officer")
     add_user(env, "all-officer", "officer")
-    port = _free_port()
-    log_path = root / "app.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "--data", str(data_dir), "--port", str(port)],
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, process, log_path)
+    with running_app(data_dir, env, root / "app.log") as url:
         yield url
-        stop(process)
 
 
 @pytest.mark.parametrize(

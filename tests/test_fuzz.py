@@ -14,18 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import PAGE_PATHS
 from tests.dash_requests import body_for, find
 
-PAGES = [
-    "/",
-    "/initial-contact",
-    "/assessment-and-help",
-    "/investigation",
-    "/decision-making",
-    "/managing-risk",
-    "/detention",
-    "/data-quality",
-]
+PAGES = PAGE_PATHS
 FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 LEAKS = ("Traceback", 'File "/', "site-packages")
 

@@ -4,13 +4,11 @@ the app's Authlib client, real codes, signed ID tokens and a JWKS — nothing mo
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT, _free_port, app_env, stop, wait_until_serving
+from tests.conftest import _free_port, app_env, running_app
 from tests.oidc_provider import sso_login_with_requests, start_oidc_provider
 
 ACCOUNTS = [
@@ -63,18 +61,8 @@ def sso_app(synthetic_dir, tmp_path_factory):
             CPD_OIDC_FORCE_CLAIM="force",
             CPD_OIDC_ROLE_MAP="CPD.Gold=gold,CPD.Officer=officer,CPD.Analyst=analyst,CPD.Admin=admin",
         )
-        log_path = root / "app.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "app.py", "--data", str(synthetic_dir), "--port", str(port)],
-                cwd=REPO_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-            wait_until_serving(url, process, log_path)
-            yield url, root / "instance"
-            stop(process)
+        with running_app(synthetic_dir, env, root / "app.log", port=port) as app_url:
+            yield app_url, root / "instance"
 
 
 def _sign_ins(instance):
