@@ -364,6 +364,9 @@ def _start_session(principal: Principal, sso_claims: dict | None = None) -> None
     session.clear()
     session.permanent = True
     session["signed_in_at"] = time.time()
+    # A key for what the server keeps about this sign-in (the records purpose): set once here, so
+    # that no later response can lose it. The cookie holds only the key, never the purpose.
+    session["sid"] = secrets.token_urlsafe(24)
     if sso_claims is not None:
         session["sso"] = sso_claims
     flask_login.login_user(SessionUser(principal))

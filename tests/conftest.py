@@ -52,8 +52,10 @@ def as_user():
 
         with app_module.server.test_request_context("/"):
             flask_login.login_user(SessionUser(Principal(name, role, force, "local")))
-            if purpose:
-                flask.session["records_purpose"] = purpose
+            flask.session["sid"] = f"unit-test-{name}-{role}"
+            from ui.purpose import set_records_purpose
+
+            set_records_purpose(purpose)
             yield
 
     return enter

@@ -22,16 +22,65 @@ ID_PURPOSE_TEXT = "records-purpose-text"
 ID_PURPOSE_STATUS = "records-purpose-status"
 OTHER = "Other"
 MAX_PURPOSE_CHARS = 200
-SESSION_KEY = "records_purpose"
 NEEDED = "Choose why you are opening records (“Purpose for records”, under the filters) to see them."
 
 
-def records_purpose() -> str | None:
-    """The purpose this session gave for viewing records, or None."""
+# Kept on the server, by sign-in: a purpose written into the cookie session would be lost when a
+# callback that started before it was chosen answers after it (every response re-sends the cookie).
+SCHEMA = """
+create table if not exists record_purposes (
+    session_key text primary key,
+    user text not null,
+    purpose text not null,
+    at text not null
+);
+"""
+
+
+def _purposes_path():
+    from auth import instance_dir, private_dir
+
+    return private_dir(instance_dir()) / "purposes.sqlite"
+
+
+def _session_key() -> str | None:
     if not flask.has_request_context():
         return None
-    purpose = flask.session.get(SESSION_KEY)
-    return purpose if isinstance(purpose, str) and purpose else None
+    key = flask.session.get("sid")
+    return key if isinstance(key, str) and key else None
+
+
+def records_purpose() -> str | None:
+    """The purpose this sign-in gave for viewing records, or None."""
+    from auth.db import connect
+
+    key = _session_key()
+    if key is None:
+        return None
+    with connect(_purposes_path(), SCHEMA) as db:
+        row = db.execute("select purpose from record_purposes where session_key = ?", (key,)).fetchone()
+    return row["purpose"] if row else None
+
+
+def set_records_purpose(purpose: str | None) -> None:
+    """Keep (or with None, forget) this sign-in's purpose."""
+    from datetime import UTC, datetime
+
+    from auth.db import connect, immediate
+    from auth.web import current_principal
+
+    key = _session_key()
+    if key is None:
+        raise InputError("sign in again to give a purpose")
+    principal = current_principal()
+    with connect(_purposes_path(), SCHEMA) as db, immediate(db):
+        if purpose is None:
+            db.execute("delete from record_purposes where session_key = ?", (key,))
+        else:
+            db.execute(
+                "insert or replace into record_purposes (session_key, user, purpose, at) values (?, ?, ?, ?)",
+                (key, principal.name if principal else "", purpose, datetime.now(UTC).isoformat()),
+            )
 
 
 def purpose_needed_alert() -> dbc.Alert:
@@ -99,9 +148,9 @@ def update_records_purpose(choice, text):
     try:
         purpose = resolve_purpose(choice, text, get_store().settings.records_purposes)
     except InputError as exc:
-        flask.session.pop(SESSION_KEY, None)
+        set_records_purpose(None)
         return f"No records are shown until you {exc}."
-    flask.session[SESSION_KEY] = purpose
+    set_records_purpose(purpose)
     from ui.callbacks import audit_detail
 
     audit_detail(purpose=purpose)
