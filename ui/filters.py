@@ -247,9 +247,23 @@ def resolve(
     return FilterState(period_from, period_to, force, lpa, local_authority), messages
 
 
+_options_cache: dict[tuple, FilterOptions] = {}
+
+
 def load_options() -> FilterOptions:
-    """The filter choices from the data (cached by the store per data version)."""
-    return FilterOptions.from_frame(get_store().run("meta/filter_options"))
+    """The filter choices from the data, built once per store and data version.
+
+    Every callback resolves its filter state against these (``require_state``), so building
+    them in pandas on each call cost 3–10 ms a callback; a new extract is a new version.
+    """
+    store = get_store()
+    key = (id(store), store.version)
+    options = _options_cache.get(key)
+    if options is None:
+        options = FilterOptions.from_frame(store.run("meta/filter_options"))
+        _options_cache.clear()
+        _options_cache[key] = options
+    return options
 
 
 def _labelled(label: str, control, width: dict) -> dbc.Col:
