@@ -19,34 +19,12 @@ import pytest
 from data import storage
 from data.contract import TABLES, write_parquet
 from data.ingest import IngestError, ingest, neutralise, rollback
+from tests.ingest_corpus import incident  # a valid incidents row, one definition for both suites
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- hand-built valid rows (as a force's extract would give them, all text) ---------
-
-
-def incident(i: int, **over: str) -> dict:
-    row = {
-        "incident_id": f"INC-{i}",
-        "force": "Dorset",
-        "lpa": "East",
-        "local_authority": "BCP Council",
-        "received_at": f"2022-03-{i:02d} 10:00:00",
-        "incident_type": "domestic abuse",
-        "grade": "1",
-        "vulnerability_identified": "true",
-        "thrive_completed": "true",
-        "thrive_reassessments": "0",
-        "victim_callback": "false",
-        "arrived_at": f"2022-03-{i:02d} 10:12:00",
-        "ppn_submitted_at": "",
-        "voice_of_child_recorded": "true",
-        "child_spoken_to": "false",
-        "bwv_used": "true",
-    }
-    row.update(over)
-    return row
 
 
 def episode(i: int, **over: str) -> dict:
