@@ -1,10 +1,29 @@
 """Synthetic extracts: Dorset Police (and fictional peer forces), typed to the data contract.
 
-    python -m data.generate --out DIR [--seed N] [--from 2020-04 --to 2023-03] [--forces N] [--overwrite]
+    python -m data.generate --out DIR [--seed N] [--from 2020-04 --to 2023-03] [--forces N]
+        [--incidents-per-year N] [--overwrite]
 
 Writes every table of ``data.contract.TABLES`` as ``DIR/<table>/<year>.parquet`` (one
 file per calendar year of the table's coverage column). Everything is written into
 a hidden temporary folder beside DIR first and moved into place only when complete.
+Forces are generated and written one at a time (each force's rows are a row group
+of each year's file), so memory holds one force's tables, not the nation's.
+
+Volume. By default Dorset has its own volume (about 18,000 incidents a year) and
+each fictional peer a random size, 0.3 to 3 times Dorset. ``--incidents-per-year N``
+sizes the forces as England and Wales instead: N is the national volume, incidents a
+year over all 43 forces (before seasonal and lockdown variation), and each force
+gets its share of N by population — Dorset (0.77 M people) 1.3%, the fictional
+peers the populations of the other 42 real forces (the largest, 8.8 M, is
+Thames Gateway's, 11 times Dorset; the smallest, 9,000, Wye Valley's), a force
+past the 43rd its random size. Every other table scales with a force's
+incidents as Dorset's do (missing episodes, referrals, investigations and their
+reviews, detentions, police protection, the sex offender register and breaches,
+staffing FTE); case audits are samples of about 30 cases whatever the size.
+``--forces 43 --from 2018-04 --to 2023-03 --incidents-per-year 2500000`` writes
+about 12 M incidents. Dorset keeps the review's exact figures below when its
+share is at least its own volume (N of 1.39 M or more); smaller, those counts
+cannot be met and it is simulated from its rates like its peers.
 
 The figures echo the HMICFRS post-inspection review of Dorset Police (April 2022):
 THRIVE 97% in March 2022; ARMS 83% with 63 outstanding and 50 RSOs per offender
@@ -25,16 +44,16 @@ import shutil
 import sys
 import time
 import zlib
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from data.contract import TABLES, write_parquet
+from data.contract import TABLES, to_arrow, write_parquet
 
 DEFAULT_SEED = 20220425
 DEFAULT_START = "2020-04"
@@ -101,6 +120,21 @@ FICTIONAL_FORCES = (
     "Lakeland", "Ribble Valley", "Calder", "Sherwood", "Charnwood", "Nene Valley", "Breckland",
     "Stour Valley", "Thames Gateway", "Cherwell", "Wye Valley", "Tyne Valley", "Forest Vale",
 )
+# Under --incidents-per-year: the population (millions, 2021 census, rounded) of
+# the real force whose size each fictional force takes, in FICTIONAL_FORCES order
+# (the names stay invented): Hampshire, West Midlands, West Mercia, Avon and
+# Somerset, Greater Manchester, Cambridgeshire, Northumbria, Dyfed-Powys, Sussex,
+# Kent, Thames Valley, Devon and Cornwall, Humberside, Derbyshire, North
+# Yorkshire, Cumbria, Surrey, Norfolk, Nottinghamshire, Gloucestershire,
+# Wiltshire, Gwent, West Yorkshire, Lancashire, Essex, North Wales, Warwickshire,
+# Lincolnshire, Cleveland, Durham, South Wales, Cheshire, Merseyside, South
+# Yorkshire, Leicestershire, Staffordshire, Northamptonshire, Suffolk,
+# Bedfordshire, the Metropolitan Police, Hertfordshire, City of London.
+NATIONAL_POPULATION_M = (
+    2.01, 2.92, 1.31, 1.74, 2.87, 0.90, 1.46, 0.52, 1.71, 1.85, 2.44, 1.75, 0.93, 1.05, 0.83,
+    0.50, 1.20, 0.92, 1.15, 0.65, 0.73, 0.59, 2.35, 1.53, 1.83, 0.69, 0.60, 0.77, 0.57, 0.63,
+    1.31, 1.08, 1.42, 1.38, 1.10, 1.13, 0.79, 0.76, 0.69, 8.80, 1.20, 0.0086,
+)
 _TOWN_START = (
     "Ash", "Brack", "Cald", "Dun", "Elm", "Fen", "Glen", "Hart", "Kings", "Lang", "Mill", "Oak",
     "Pen", "Red", "Stan", "Thorn", "Wick", "Yar", "Brook", "Marl",
@@ -114,6 +148,17 @@ _LPA_LAYOUTS = {
     3: ("North", "Central", "South"),
     4: ("North", "South", "East", "West"),
 }
+
+
+DORSET_POPULATION_M = 0.77
+NATIONAL_FORCES = 1 + len(NATIONAL_POPULATION_M)  # the 43 forces of England and Wales
+DORSET_INCIDENTS_PER_YEAR = 1500 * 12  # _incidents' monthly base at scale 1
+
+
+def national_volume(incidents_per_year: float) -> float:
+    """Dorset's scale when England and Wales has ``incidents_per_year`` incidents a year."""
+    total_m = DORSET_POPULATION_M + sum(NATIONAL_POPULATION_M)
+    return incidents_per_year * DORSET_POPULATION_M / total_m / DORSET_INCIDENTS_PER_YEAR
 
 
 def _crc(text: str) -> int:
@@ -130,12 +175,21 @@ def _force_code(name: str, taken: set[str]) -> str:
     return code
 
 
-def fictional_profile(seed: int, index: int, taken: set[str]) -> ForceProfile:
-    """The ``index``-th fictional force (1-based): the same for a seed whatever the count."""
+def fictional_profile(seed: int, index: int, taken: set[str], volume: float | None = None) -> ForceProfile:
+    """The ``index``-th fictional force (1-based): the same for a seed whatever the count.
+
+    ``volume`` (Dorset's scale under ``--incidents-per-year``) sizes the force by its
+    population in ``NATIONAL_POPULATION_M`` instead of at random.
+    """
     rng = np.random.default_rng([seed, _crc("profile"), index])
     name = FICTIONAL_FORCES[index - 1] if index <= len(FICTIONAL_FORCES) else f"Region {index}"
     scale = float(np.exp(rng.uniform(np.log(0.3), np.log(3.0))))
-    n_lpa = int(np.clip(round(1 + scale + rng.normal(0, 0.6)), 1, 4))
+    if volume is not None:
+        if index <= len(NATIONAL_POPULATION_M):
+            scale = NATIONAL_POPULATION_M[index - 1] / DORSET_POPULATION_M
+        scale *= volume
+    relative = scale if volume is None else scale / volume  # to Dorset: more people, more LPAs
+    n_lpa = int(np.clip(round(1 + relative + rng.normal(0, 0.6)), 1, 4))
     towns = rng.permutation(len(_TOWN_START) * len(_TOWN_END))[:n_lpa]
     weights = rng.dirichlet(np.full(n_lpa, 6.0))
     lpas = []
@@ -172,9 +226,12 @@ def fictional_profile(seed: int, index: int, taken: set[str]) -> ForceProfile:
     )
 
 
-def force_profiles(seed: int, forces: int) -> list[ForceProfile]:
+def force_profiles(seed: int, forces: int, incidents_per_year: float | None = None) -> list[ForceProfile]:
+    """Dorset and ``forces - 1`` fictional forces, sized nationally if ``incidents_per_year``."""
     taken = {DORSET.code}
-    return [DORSET] + [fictional_profile(seed, i, taken) for i in range(1, forces)]
+    volume = None if incidents_per_year is None else national_volume(incidents_per_year)
+    first = DORSET if volume is None else replace(DORSET, scale=volume)
+    return [first] + [fictional_profile(seed, i, taken, volume) for i in range(1, forces)]
 
 
 # --------------------------------------------------------------------------- shapes
@@ -359,7 +416,8 @@ class _Force:
         self.as_of = int(self.end_s[-1])  # extract date: nothing later is known
         self.ndays = (self.end_s - self.start_s) // DAY
         self.calendar = months.astype(np.int64) % 12  # 0 = January
-        self.calibrate = profile.name == DORSET.name
+        # The review's figures are counts at Dorset's own volume: below it they cannot be met.
+        self.calibrate = profile.name == DORSET.name and profile.scale >= 1.0
         self.ramp = self.ramp_from(profile.inspection, profile.tau_months)
         self.shared: dict[str, object] = {}
         lpa_w = np.array([lpa.weight for lpa in profile.lpas])
@@ -881,7 +939,7 @@ def _investigations(f: _Force) -> dict[str, pd.DataFrame]:
     slots = (np.ceil(span_days / (gap_med * 0.45)) + 2).astype(np.int64)
     inv = np.repeat(np.arange(n), slots)
     gaps = np.exp(np.log(gap_med[inv]) + gap_sigma[inv] * rng.standard_normal(len(inv))) * DAY
-    first = np.r_[0, np.cumsum(slots)[:-1]]
+    first = np.cumsum(slots) - slots  # each investigation's first slot (none if no investigation)
     first_gap = np.exp(np.log(np.where(drift, 20.0, 3.0)) + 0.6 * rng.standard_normal(n)) * DAY
     gaps[first] = first_gap
     csum = np.cumsum(gaps)
@@ -1093,6 +1151,7 @@ def _rso(f: _Force) -> dict[str, pd.DataFrame]:
     # Breaches of notification requirements.
     brng = f.rng("rso-breaches")
     counts = brng.poisson(15 * s, f.m)
+    counts[community == 0] = 0  # a very small force may have no offender in the community to breach
     k_b = f.idx("2022-03") if f.calibrate else None
     if k_b is not None:
         counts[k_b] = 15
@@ -1313,13 +1372,48 @@ def _month(text: str, what: str) -> np.datetime64:
     return np.datetime64(text, "M")
 
 
-def _write_years(table: str, frame: pd.DataFrame, folder: Path, first_year: int) -> None:
-    column = TABLES[table].coverage_column
-    years = pd.DatetimeIndex(frame[column]).year.to_numpy()
-    if len(frame) == 0:
-        write_parquet(table, frame, folder / table / f"{first_year}.parquet")
-    for year in np.unique(years):
-        write_parquet(table, frame[years == year], folder / table / f"{year}.parquet")
+class _YearFiles:
+    """Each table's ``<year>.parquet`` files, open for appending one force's rows at a time.
+
+    A year's file is written exactly as ``write_parquet`` would write the whole
+    year at once (one force: the same bytes), each force's rows its own row groups.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.rows: dict[str, int] = {}
+        self._writers: dict[tuple[str, int], pq.ParquetWriter] = {}
+        self._empty: dict[str, pd.DataFrame] = {}
+
+    def append(self, table: str, frame: pd.DataFrame) -> None:
+        self.rows[table] = self.rows.get(table, 0) + len(frame)
+        if len(frame) == 0:
+            self._empty.setdefault(table, frame)
+            return
+        years = pd.DatetimeIndex(frame[TABLES[table].coverage_column]).year.to_numpy()
+        for year in np.unique(years):
+            arrow = to_arrow(table, frame[years == year])
+            writer = self._writers.get((table, int(year)))
+            if writer is None:
+                path = self.folder / table / f"{year}.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writer = self._writers[table, int(year)] = pq.ParquetWriter(path, arrow.schema)
+            writer.write_table(arrow)
+
+    def abandon(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def close(self, first_year: int) -> None:
+        """Finish every file; a table with no rows at all gets an empty ``<first_year>.parquet``."""
+        for writer in self._writers.values():
+            writer.close()
+        written = {table for table, _ in self._writers}
+        self._writers.clear()
+        for table, frame in self._empty.items():
+            if table not in written:
+                write_parquet(table, frame, self.folder / table / f"{first_year}.parquet")
 
 
 def existing_tables(out_dir: str | Path) -> list[str]:
@@ -1337,6 +1431,7 @@ def generate(
     start: str = DEFAULT_START,
     end: str = DEFAULT_END,
     forces: int = 1,
+    incidents_per_year: float | None = None,
     overwrite: bool = False,
 ) -> dict[str, int]:
     """Write every contract table for ``forces`` forces (Dorset first) under ``out_dir``.
@@ -1346,6 +1441,9 @@ def generate(
         seed: the same seed gives the same files.
         start, end: first and last month, ``YYYY-MM``, inclusive.
         forces: Dorset plus ``forces - 1`` fictional forces.
+        incidents_per_year: the national volume (incidents a year over the 43 forces
+            of England and Wales): forces sized by population share (module
+            docstring). None: Dorset's own volume and peers of random sizes.
         overwrite: replace table folders already in ``out_dir``.
 
     Returns:
@@ -1353,13 +1451,15 @@ def generate(
 
     Raises:
         OutputExistsError: ``out_dir`` holds table folders and ``overwrite`` is False.
-        ValueError: a bad month range or force count.
+        ValueError: a bad month range, force count or volume.
     """
     first, last = _month(start, "--from"), _month(end, "--to")
     if last < first:
         raise ValueError(f"--to {end} is before --from {start}")
     if forces < 1:
         raise ValueError("--forces must be at least 1")
+    if incidents_per_year is not None and not incidents_per_year > 0:
+        raise ValueError("--incidents-per-year must be a positive number")
     out = Path(out_dir).absolute()
     found = existing_tables(out)
     if found and not overwrite:
@@ -1368,37 +1468,36 @@ def generate(
         )
     months = np.arange(first, last + 1)
     first_year = int(str(first)[:4])
-    contexts = [_Force(p, seed, months) for p in force_profiles(seed, forces)]
+    profiles = force_profiles(seed, forces, incidents_per_year)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.generating-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    rows: dict[str, int] = {}
+    files = _YearFiles(tmp)
     try:
-        for _, build in GROUPS:
-            parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
-            for ctx in contexts:
+        # Force by force (each force's streams are its own, so the order changes no
+        # value): memory holds one force's tables at a time.
+        for profile in profiles:
+            ctx = _Force(profile, seed, months)
+            for _, build in GROUPS:
                 for table, frame in build(ctx).items():
-                    parts[table].append(frame)
-            for table, frames in parts.items():
-                frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-                frames.clear()
-                _write_years(table, frame, tmp, first_year)
-                rows[table] = len(frame)
-                del frame
+                    files.append(table, frame)
+            del ctx
+        files.close(first_year)
+        rows = files.rows
         missing = set(TABLES) - set(rows)
         if missing:
             raise RuntimeError(f"no generator for tables {sorted(missing)}")
         _move_into_place(tmp, out)
         # The app offers its demo sign-in only on data this marker vouches for (auth.web.demo_allowed).
-        (out / GENERATED_MARKER).write_text(
-            json.dumps(
-                {"generator": "data.generate", "seed": seed, "from": start, "to": end, "forces": forces}
-            ),
-        )
+        marker = {"generator": "data.generate", "seed": seed, "from": start, "to": end, "forces": forces}
+        if incidents_per_year is not None:
+            marker["incidents_per_year"] = incidents_per_year
+        (out / GENERATED_MARKER).write_text(json.dumps(marker))
     finally:
+        files.abandon()  # after a failure: let go of half-written files before removing them
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return {t: rows[t] for t in TABLES}
@@ -1430,6 +1529,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="start", default=DEFAULT_START, help="first month YYYY-MM")
     parser.add_argument("--to", dest="end", default=DEFAULT_END, help="last month YYYY-MM")
     parser.add_argument("--forces", type=int, default=1, help="number of forces, Dorset included (default 1)")
+    parser.add_argument(
+        "--incidents-per-year",
+        type=float,
+        metavar="N",
+        help="national volume: incidents a year over England and Wales's 43 forces, each force its "
+        "population share (Dorset 1.3%%; e.g. 2500000); default: Dorset's own volume, peers of "
+        "random sizes",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace table folders already in --out")
     args = parser.parse_args(argv)
     began = time.perf_counter()
@@ -1440,6 +1547,7 @@ def main(argv: list[str] | None = None) -> int:
             start=args.start,
             end=args.end,
             forces=args.forces,
+            incidents_per_year=args.incidents_per_year,
             overwrite=args.overwrite,
         )
     except OutputExistsError as exc:
