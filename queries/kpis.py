@@ -15,9 +15,11 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from queries import DataStore, QueryError
+from data.contract import TABLES
+from queries import DataError, DataStore, QueryError, load_sql
 
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -292,10 +294,354 @@ def kpi_breakdown(store: DataStore, kpi_id: str, by: str, period: Period, filter
     return table[["group", "value", "numerator", "denominator"]].reset_index(drop=True)
 
 
+# --- Records: the rows behind a KPI ------------------------------------------
+#
+# Records open on the KPI's own rows: the rows its denominator counts (for a
+# count, the rows it counts; for a median or percentile, the rows whose
+# interval it takes), each with whether it counts in the numerator and the
+# value the KPI measures for it. Nothing here restates a KPI's logic: each
+# row's flags are read from the KPI's one query, run with every unit (a row,
+# or a child, or an offender manager) as a group of its own. The query is run
+# unchanged on a private cursor where its table has the unit's key in place of
+# a breakdown column that no KPI reads (UNIT_COLUMNS), so the query's
+# numerator and denominator for the one-unit group say whether that unit
+# counts. Sums over units are the KPI's own figures by construction.
+
 # Snapshot KPIs of these tables read the rows open at the period end, not
 # those that started in it; their records do the same.
 OPEN_AT_END_TABLES = ("mash_referrals", "investigations")
 RECORDS_ROW_LIMIT = 5000
+RECORD_ROWS = ("kpi", "all")
+
+# Each table's row key: what records/<table>.sql selects by through $row_ids.
+RECORD_KEYS = {
+    "incidents": "incident_id",
+    "missing_episodes": "episode_id",
+    "mash_referrals": "referral_id",
+    "investigations": "crime_id",
+    "police_protection": "pp_id",
+    "rso_register": "rso_id",
+    "rso_breaches": "breach_id",
+    "custody_detentions": "detention_id",
+    "case_audits": "audit_id",
+}
+# The breakdown column that carries each unit's key: one that the table's KPI
+# query reads only to filter and group by (tests/test_records_kpi_rows.py
+# checks that no KPI query reads it otherwise). case_audits has no lpa.
+UNIT_COLUMNS = {"case_audits": "area"}
+DEFAULT_UNIT_COLUMN = "lpa"
+# What one unit is when it is not one row of the KPI's table: the SQL that
+# names it, over the table's own columns (constants, never user input).
+_UNIT_SEPARATOR = "\x1f"
+UNIT_KEYS = {
+    "child": "child_id",
+    "offender_manager": f"force || '{_UNIT_SEPARATOR}' || offender_manager_id",
+}
+# KPIs that count units other than rows (metrics.md: repeat-missing children;
+# the largest caseload of one (force, offender_manager_id)).
+KPI_UNITS = {
+    "repeat_missing_children": "child",
+    "repeat_missing_max_episodes": "child",
+    "repeat_missing_referred_pct": "child",
+    "rso_max_per_offender_manager": "offender_manager",
+}
+# KPIs that count distinct values over their rows: read row by row, then one
+# records row per value (the most recent of its rows).
+DISTINCT_KPIS = {"impact_high_risk_children": "victim_child_id"}
+# Ratio KPIs (per officer) divide by officers, not rows: their records are the
+# rows of their numerator, a count KPI of the same query, in the forces whose
+# ratio is defined.
+RATIO_NUMERATORS = {
+    "impact_cases_per_officer": "impact_open_cases",
+    "rso_per_offender_manager": "rso_in_community",
+}
+
+
+@dataclass(frozen=True)
+class RecordMeasure:
+    """The value a KPI measures for one of its rows, and its words for a column header.
+
+    Exactly one source: ``kpi`` (a KPI of the same query whose value for the
+    one-unit group is the row's value: a median's own interval), ``sql`` (a
+    ``$measure`` of the table's records query: the recorded interval a
+    "within T" KPI judges) or ``words`` (in, out of the numerator).
+    """
+
+    header: str
+    kpi: str | None = None
+    sql: str | None = None
+    words: tuple[str, str] | None = None
+
+
+RECORD_MEASURES: dict[str, RecordMeasure] = {
+    # Initial contact
+    "grade1_within_target_pct": RecordMeasure("minutes from call to arrival", sql="arrival_min"),
+    "grade2_within_target_pct": RecordMeasure("minutes from call to arrival", sql="arrival_min"),
+    "arrival_median_min": RecordMeasure("minutes from call to arrival", kpi="arrival_median_min"),
+    "ppn_within_24h_pct": RecordMeasure("hours from call to PPN", sql="ppn_hours"),
+    # Assessment and help
+    "missing_deploy_delay_median_min": RecordMeasure(
+        "minutes from report to first deployment", kpi="missing_deploy_delay_median_min"
+    ),
+    "missing_deployed_within_target_pct": RecordMeasure(
+        "minutes from report to first deployment", sql="deploy_min"
+    ),
+    "missing_ratification_delay_median_min": RecordMeasure(
+        "minutes from report to ratification", kpi="missing_ratification_delay_median_min"
+    ),
+    "missing_deployed_after_ratification_pct": RecordMeasure(
+        "minutes from ratification to deployment", sql="ratification_to_deploy_min"
+    ),
+    "repeat_missing_children": RecordMeasure(
+        "episodes in the 90 days to the period end", kpi="repeat_missing_max_episodes"
+    ),
+    "repeat_missing_max_episodes": RecordMeasure(
+        "episodes in the 90 days to the period end", kpi="repeat_missing_max_episodes"
+    ),
+    "repeat_missing_referred_pct": RecordMeasure(
+        "episodes in the 90 days to the period end", kpi="repeat_missing_max_episodes"
+    ),
+    "rhi_within_72h_pct": RecordMeasure("hours from found to return home interview", sql="rhi_hours"),
+    "mash_open_at_end": RecordMeasure("days open at the period end", sql="days_open_at_end"),
+    "mash_open_oldest_days_high": RecordMeasure(
+        "days open at the period end", kpi="mash_open_oldest_days_high"
+    ),
+    "strategy_minutes_delay_median_days": RecordMeasure(
+        "days from strategy meeting to minutes", kpi="strategy_minutes_delay_median_days"
+    ),
+    # Investigation
+    "investigations_open_at_end": RecordMeasure("days open at the period end", sql="days_open_at_end"),
+    "video_interview_delay_median_days": RecordMeasure(
+        "days from opening to video interview", kpi="video_interview_delay_median_days"
+    ),
+    "csc_informed_within_24h_pct": RecordMeasure("hours from opening to CSC informed", sql="csc_hours"),
+    "impact_high_risk_children": RecordMeasure("investigations counted for the child"),
+    # Decision-making
+    "pp_strategy_within_24h_pct": RecordMeasure(
+        "hours from powers used to strategy discussion", sql="strategy_hours"
+    ),
+    # Managing risk
+    "arms_completion_pct": RecordMeasure("ARMS assessment", words=("In date", "Outstanding")),
+    "rso_max_per_offender_manager": RecordMeasure(
+        "RSOs in the community managed", kpi="rso_max_per_offender_manager"
+    ),
+    # Police detention
+    "aa_request_delay_median_min": RecordMeasure(
+        "minutes from arrival to AA requested", kpi="aa_request_delay_median_min"
+    ),
+    "aa_delay_median_min": RecordMeasure(
+        "minutes from AA requested to AA arrival", kpi="aa_delay_median_min"
+    ),
+    "aa_delay_p90_min": RecordMeasure("minutes from AA requested to AA arrival", kpi="aa_delay_p90_min"),
+    "aa_within_2h_pct": RecordMeasure("minutes from arrival to AA arrival", sql="aa_after_arrival_min"),
+    "rights_delay_median_min": RecordMeasure(
+        "minutes from arrival to rights given", kpi="rights_delay_median_min"
+    ),
+    "rights_after_interview": RecordMeasure(
+        "minutes from interview to rights given", sql="rights_after_interview_min"
+    ),
+}
+
+
+def records_column_words(kpi_id: str) -> dict[str, str]:
+    """Header words for the columns kpi_records adds (``rows="kpi"``)."""
+    measure = RECORD_MEASURES.get(kpi_id)
+    return {
+        "in_numerator": "Counts in numerator",
+        "kpi_value": f"Value measured: {measure.header}" if measure else "Value measured",
+    }
+
+
+def _unit_figures(
+    store: DataStore,
+    kpi_ids: list[str],
+    unit: str,
+    period: Period,
+    filters: Filters,
+    focus: Focus | None,
+) -> pd.DataFrame:
+    """Each unit's figures for the KPIs (of one query): columns kpi_id, unit, numerator, denominator, value.
+
+    Only the units that count (a denominator, or for a count a numerator,
+    above 0) are returned. ``unit`` is ``row`` or a key of UNIT_KEYS.
+    """
+    query = catalog().queries[get_kpi(kpi_ids[0]).query]
+    table = query.table
+    columns = TABLES[table].column_names
+    group = UNIT_COLUMNS.get(table, DEFAULT_UNIT_COLUMN)
+    unit_sql = RECORD_KEYS[table] if unit == "row" else UNIT_KEYS[unit]
+    # The filters the KPI query can no longer apply by itself (its lpa column
+    # now holds the unit) and the focus group keep a unit; other rows keep
+    # their place in the table (coverage reads them) but belong to no unit.
+    # Their values reach the view as the cursor's own variables (a view
+    # cannot take parameters); the column names are whitelisted above.
+    keep, variables = ["true"], {}
+    if "lpa" in columns and filters.lpa is not None:
+        keep.append("lpa = getvariable('records_lpa')")
+        variables["records_lpa"] = filters.lpa
+    if focus is not None:
+        if focus.column not in query.breakdowns or focus.column not in columns:
+            raise QueryError(f"{kpi_ids[0]} cannot be narrowed by {focus.column!r}")
+        keep.append(f"{focus.column}::varchar = getvariable('records_focus')")
+        variables["records_focus"] = focus.value
+    force = filters.force
+    if focus is not None and focus.column == "force" and force is None:
+        force = focus.value  # as a force breakdown would: that force's own coverage
+    sql, wanted = load_sql(query.name)
+    given = {
+        **store.settings.query_parameters(),
+        "period_start": period.period_start,
+        "period_end": period.period_end,
+        "monthly": False,
+        "breakdown": group,
+        "force": force,
+        "lpa": None,
+        "local_authority": filters.local_authority,
+    }
+    connection = store._connect()  # the runner's views and macros, read through a cursor of our own
+    cursor = connection.cursor()
+    try:
+        for name, value in variables.items():
+            cursor.execute(f"set variable {name} = $value", {"value": value})
+        database = cursor.execute("select current_database()").fetchone()[0]
+        # A temporary view of the cursor's own hides the table's view from the KPI query alone.
+        cursor.execute(
+            f"create temp view {table} as select * replace ("
+            f"(case when {' and '.join(keep)} then {unit_sql} end)::varchar as {group}) "
+            f'from "{database}".main.{table}'
+        )
+        relation = cursor.sql(sql, params={k: given[k] for k in wanted})
+        # A unit counts when its denominator is above 0, or for a count (no denominator) its numerator.
+        zero = duckdb.ConstantExpression(0)
+        numerator, denominator = duckdb.ColumnExpression("numerator"), duckdb.ColumnExpression("denominator")
+        counts = (denominator > zero) | (denominator.isnull() & (numerator > zero))
+        wanted_kpi = duckdb.ColumnExpression("kpi_id").isin(*(duckdb.ConstantExpression(k) for k in kpi_ids))
+        relation = relation.filter(wanted_kpi & duckdb.ColumnExpression("group").isnotnull() & counts)
+        frame = relation.select(
+            duckdb.ColumnExpression("kpi_id"),
+            duckdb.ColumnExpression("group").alias("unit"),
+            duckdb.ColumnExpression("numerator"),
+            duckdb.ColumnExpression("denominator"),
+            duckdb.ColumnExpression("value"),
+        ).df()
+    except duckdb.IOException as exc:
+        raise DataError(f"cannot read the data in {store.data_dir}: {exc}") from exc
+    except duckdb.InvalidInputException as exc:
+        raise DataError(f"a data file in {store.data_dir} is not valid parquet: {exc}") from exc
+    finally:
+        cursor.close()
+    return frame
+
+
+def _records_params(kpi: Kpi, period: Period, filters: Filters, focus: Focus | None, row_limit: int) -> dict:
+    query = catalog().queries[kpi.query]
+    scope = "open_at_end" if kpi.kind == "snapshot" and query.table in OPEN_AT_END_TABLES else "period"
+    return {
+        "period_start": period.period_start,
+        "period_end": period.period_end,
+        "scope": scope,
+        "row_limit": int(row_limit),
+        "row_ids": None,
+        "child_ids": None,
+        "measure": None,
+        **filters.as_params(),
+        **(focus.as_params() if focus else NO_FOCUS),
+    }
+
+
+def _split(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    total = int(rows["total_rows"].iloc[0]) if not rows.empty else 0
+    return rows.drop(columns="total_rows").reset_index(drop=True), total
+
+
+def _ratio_forces(
+    store: DataStore, kpi_id: str, period: Period, filters: Filters, focus: Focus | None
+) -> set[str]:
+    """The forces whose per-officer ratio is defined under the filters and focus (none when it is null)."""
+    whole = kpi_table(store, period, filters, kpi_ids=[kpi_id], focus=focus)
+    if whole.empty or whole["numerator"].iloc[0] is None:
+        return set()
+    by_force = kpi_breakdown(store, kpi_id, "force", period, filters)
+    forces = set(by_force.loc[by_force["numerator"].notna(), "group"])
+    return forces & {focus.value} if focus is not None and focus.column == "force" else forces
+
+
+def _manager_rows(figures: pd.DataFrame, kpi_id: str, period: Period) -> pd.DataFrame:
+    """One row per offender manager: the unit of rso_max_per_offender_manager."""
+    mine = figures[figures["kpi_id"] == kpi_id]
+    parts = mine["unit"].str.split(_UNIT_SEPARATOR, n=1, expand=True)
+    frame = pd.DataFrame(
+        {
+            "offender_manager_id": parts[1] if not mine.empty else pd.Series(dtype=object),
+            "snapshot_month": pd.Timestamp(add_months(period.period_end, -1)),
+            "force": parts[0] if not mine.empty else pd.Series(dtype=object),
+            "kpi_value": mine["value"].to_numpy(),
+        }
+    )
+    return frame.sort_values(
+        ["kpi_value", "force", "offender_manager_id"], ascending=[False, True, True]
+    ).reset_index(drop=True)
+
+
+def _kpi_rows(
+    store: DataStore, kpi: Kpi, period: Period, filters: Filters, focus: Focus | None, row_limit: int
+) -> tuple[pd.DataFrame, int]:
+    query = catalog().queries[kpi.query]
+    measure = RECORD_MEASURES.get(kpi.id)
+    counted = RATIO_NUMERATORS.get(kpi.id, kpi.id)
+    unit = KPI_UNITS.get(kpi.id, "row")
+    wanted = [counted] + ([measure.kpi] if measure and measure.kpi and measure.kpi != counted else [])
+    figures = _unit_figures(store, wanted, unit, period, filters, focus)
+    mine = figures[figures["kpi_id"] == counted].set_index("unit")
+    params = {**_records_params(kpi, period, filters, focus, row_limit), "measure": measure and measure.sql}
+
+    if unit == "offender_manager":
+        rows = _manager_rows(figures, kpi.id, period)
+        total = len(rows)
+        rows = rows.head(row_limit).assign(in_numerator=None)
+        return rows[["offender_manager_id", "in_numerator", "kpi_value", "snapshot_month", "force"]], total
+
+    units = list(mine.index)
+    if unit == "child":
+        params["child_ids"] = units
+        key = "child_id"
+    else:
+        params["row_ids"] = units
+        key = RECORD_KEYS[query.table]
+    # Ratios and distinct counts keep or merge rows after the query: read them all first.
+    post = kpi.id in RATIO_NUMERATORS or kpi.id in DISTINCT_KPIS
+    if post:
+        params["row_limit"] = max(len(units), 1)
+    rows, total = _split(store.run(f"records/{query.table}", params))
+
+    has_numerator = mine["numerator"].notna() & mine["denominator"].notna()
+    in_numerator = (mine["numerator"] > 0).where(has_numerator)
+    if kpi.id in RATIO_NUMERATORS:
+        forces = _ratio_forces(store, kpi.id, period, filters, focus)
+        rows = rows[rows["force"].isin(forces)]
+        in_numerator = pd.Series(True, index=mine.index)
+    keyed = rows[key]
+    rows = rows.assign(
+        in_numerator=pd.array(keyed.map(in_numerator), dtype="boolean")
+        if in_numerator.notna().any()
+        else None
+    )
+    if measure is not None and measure.kpi is not None:
+        values = figures[figures["kpi_id"] == measure.kpi].set_index("unit")["value"]
+        rows = rows.assign(kpi_value=keyed.map(values).astype(float))
+    elif measure is not None and measure.words is not None:
+        yes, no = measure.words
+        rows = rows.assign(kpi_value=rows["in_numerator"].map({True: yes, False: no}).astype(object))
+    if kpi.id in DISTINCT_KPIS:
+        distinct = DISTINCT_KPIS[kpi.id]
+        per_value = rows[distinct].map(rows[distinct].value_counts())
+        rows = rows.assign(kpi_value=per_value.astype(float)).drop_duplicates(distinct, keep="first")
+    if post:
+        total = len(rows)
+        rows = rows.head(row_limit)
+    # The unit's key first, then what the KPI makes of the row, then the record.
+    rest = [c for c in rows.columns if c not in (key, "in_numerator", "kpi_value")]
+    return rows[[key, "in_numerator", "kpi_value", *rest]].reset_index(drop=True), total
 
 
 def kpi_records(
@@ -306,29 +652,48 @@ def kpi_records(
     *,
     focus: Focus | None = None,
     row_limit: int = RECORDS_ROW_LIMIT,
+    rows: str = "all",
 ) -> tuple[pd.DataFrame, int]:
     """The pseudonymised rows behind a KPI for the period: (first ``row_limit`` rows, total matched).
 
-    Rows are those of the KPI's main table that the KPI reads for this period
-    and filters: events in the period, or for a snapshot KPI the rows open
-    (or on the register) at its end.
+    Args:
+        store: the data.
+        kpi_id: the KPI.
+        period: the month range.
+        filters: force, lpa, local authority.
+        focus: a drill-down group the KPI's query can split by.
+        row_limit: at most this many rows are returned (the total counts them all).
+        rows: ``"kpi"``: the KPI's own rows — those its denominator counts (for
+            a count, those it counts; for a median or percentile, those whose
+            interval it takes; for a per-officer ratio, its numerator's rows),
+            the total being that denominator (or count), with two columns
+            added after the key: ``in_numerator`` (boolean; null where the KPI
+            has no numerator) and ``kpi_value`` (the value the KPI measures for
+            the row; null where it measures none). A KPI that counts children
+            or offender managers has one row per child (its latest episode) or
+            manager. ``"all"`` (the default, as before): every row of the KPI's
+            table in scope — events in the period, or for a snapshot KPI the
+            rows open (or on the register) at its end.
+
+    Returns:
+        The rows (header words for the added columns in ``.attrs["column_words"]``)
+        and the total.
 
     Raises:
-        QueryError: an unknown KPI, or a focus column its query cannot split by.
+        QueryError: an unknown KPI, a focus column its query cannot split by,
+            or an unknown ``rows``.
     """
     kpi = get_kpi(kpi_id)
     query = catalog().queries[kpi.query]
     if focus is not None and focus.column not in query.breakdowns:
         raise QueryError(f"{kpi_id} cannot be narrowed by {focus.column!r}")
-    scope = "open_at_end" if kpi.kind == "snapshot" and query.table in OPEN_AT_END_TABLES else "period"
-    params = {
-        "period_start": period.period_start,
-        "period_end": period.period_end,
-        "scope": scope,
-        "row_limit": int(row_limit),
-        **filters.as_params(),
-        **(focus.as_params() if focus else NO_FOCUS),
-    }
-    rows = store.run(f"records/{query.table}", params)
-    total = int(rows["total_rows"].iloc[0]) if not rows.empty else 0
-    return rows.drop(columns="total_rows"), total
+    if rows not in RECORD_ROWS:
+        raise QueryError(f"rows must be one of {', '.join(RECORD_ROWS)}, not {rows!r}")
+    if rows == "all":
+        found, total = _split(
+            store.run(f"records/{query.table}", _records_params(kpi, period, filters, focus, row_limit))
+        )
+        return found.drop(columns="kpi_value"), total
+    found, total = _kpi_rows(store, kpi, period, filters, focus, row_limit)
+    found.attrs["column_words"] = records_column_words(kpi_id)
+    return found, total
