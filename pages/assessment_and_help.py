@@ -1,6 +1,7 @@
 """The Assessment and help page of the six inspection areas."""
 
 import dash
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, dcc, html
@@ -13,7 +14,9 @@ from ui import distribution_figures as dist
 from ui.callbacks import audit_detail, dashboard_callback, records_or_note
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label, period_label
+from ui.lazy_graph import figure_output
 from ui.purpose import purpose_needed_alert
+from ui.records import MAX_ROWS, records_grid
 from ui.state import get_store
 
 INTRO = "Missing children, return home interviews, risk-assessment language, the MASH and strategy meetings."
@@ -36,7 +39,6 @@ focus_id = {"type": "area-focus", "area": AREA}
 # The columns each query can narrow to when a breakdown bar is clicked.
 LANGUAGE_FOCUS = ("risk_level", "lpa", "local_authority", "force")
 BACKLOG_FOCUS = ("risk_level", "source", "lpa", "local_authority", "force")
-LANGUAGE_ROWS_SHOWN = 200
 LANGUAGE_CAPTION = (
     "Missing episodes whose risk assessment uses language that blames the child (the settings' phrase "
     "list), by month reported and risk level: the episodes the KPI counts."
@@ -76,55 +78,32 @@ def layout(**_query):
     ]
 
 
-def captioned_scroll_table(caption: str, table, name: str) -> list:
-    """A caption and a table in a scroll region a keyboard can reach (axe: scrollable-region-focusable)."""
-    return [
-        html.P(caption, className="small text-body-secondary"),
-        html.Div(
-            table,
-            className="table-scroll",
-            tabIndex="0",
-            role="region",
-            **{"aria-label": f"{name} (scrollable)"},
-        ),
-    ]
-
-
 def cohort_table(cohort: pd.DataFrame, state: FilterState) -> list:
-    """The repeat-missing cohort at the period end (pseudonymous ids; pure: frame in, components out)."""
+    """The repeat-missing cohort at the period end (pseudonymous ids; pure: frame in, components out).
+
+    One grid component, not a table of cells: several hundred rows of html.Td were thousands of
+    Dash components, which the renderer re-walks on every update (the page froze; issue 11)."""
     caption = (
         f"At the end of {month_label(state.period_to)}: episodes reported in the previous 90 days. "
         "National practice: 3 in 90 days triggers a referral to children's social care."
     )
     if cohort.empty:
         return [html.P(caption, className="small text-body-secondary"), html.P("No data for this selection")]
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th("Child (pseudonymous id)", scope="col"),
-                html.Th("Episodes in 90 days", scope="col", className="text-end"),
-                html.Th("High-risk episodes", scope="col", className="text-end"),
-                html.Th("Last reported", scope="col"),
-                html.Th("Referred to social care", scope="col"),
-            ]
-        )
+    shown = pd.DataFrame(
+        {
+            "child_id": cohort["child_id"],
+            "episodes_in_90_days": cohort["episodes"],
+            "high_risk_episodes": cohort["high_risk_episodes"],
+            "last_reported": pd.to_datetime(cohort["last_reported_at"]),
+            "referred_to_social_care": cohort["is_referred"].astype("boolean"),
+        }
     )
-    rows = [
-        html.Tr(
-            [
-                html.Td(row.child_id),
-                html.Td(f"{row.episodes:,.0f}", className="text-end"),
-                html.Td(f"{row.high_risk_episodes:,.0f}", className="text-end"),
-                html.Td(pd.Timestamp(row.last_reported_at).strftime("%d %b %Y %H:%M")),
-                html.Td("Yes" if row.is_referred else "No — not referred"),
-            ]
-        )
-        for row in cohort.itertuples()
-    ]
-    table = dbc.Table(
-        [header, html.Tbody(rows)], striped=True, size="sm", responsive=True, className="repeat-cohort"
+    grid = records_grid(
+        shown,
+        "assessment-and-help-repeat-cohort-grid",
+        what=f"children missing 3 or more times in the 90 days to the end of {month_label(state.period_to)}",
     )
-    return captioned_scroll_table(caption, table, "Repeat-missing cohort")
+    return [html.P(caption, className="small text-body-secondary"), html.Div(grid, className="repeat-cohort")]
 
 
 @dashboard_callback(
@@ -171,6 +150,36 @@ def flagged_language(state: FilterState, focus: area_page.PageFocus) -> tuple[pd
     return rows, params
 
 
+def language_rows(rows: pd.DataFrame, phrases) -> list[dict]:
+    """The grid's rows: each excerpt cut into (text, is_phrase) parts that the cell renderer marks.
+
+    The text stays text: assets/dashAgGridComponentFunctions.js builds React elements from the
+    parts, so a risk assessment holding markup is shown, never run."""
+    return [
+        {
+            "reported": pd.Timestamp(row.reported_at).isoformat(),
+            "child_id": row.child_id,
+            "risk_level": str(row.risk_level).capitalize(),
+            "phrase": ", ".join(row.matched_phrases),
+            "excerpt": "".join(text for text, _ in parts),
+            "excerpt_parts": [[text, bool(is_phrase)] for text, is_phrase in parts],
+        }
+        for row in rows.itertuples()
+        for parts in [dist.excerpt_segments(row.risk_assessment_text, phrases)]
+    ]
+
+
+LANGUAGE_COLUMNS = [
+    {"field": "reported", "headerName": "Reported", "pinned": "left", "width": 130,
+     "valueFormatter": {"function": "dayMonthYear(params.value)"}},
+    {"field": "child_id", "headerName": "Child (pseudonymous id)", "width": 190},
+    {"field": "risk_level", "headerName": "Risk level", "width": 120},
+    {"field": "phrase", "headerName": "Phrase", "width": 200},
+    {"field": "excerpt", "headerName": "Excerpt of the risk assessment", "flex": 1, "minWidth": 320,
+     "cellRenderer": "MarkedExcerpt", "wrapText": True, "autoHeight": True},
+]  # fmt: skip
+
+
 def language_table(rows: pd.DataFrame, phrases, *, what: str) -> list:
     """Flagged episodes, newest first, each with a short excerpt and its phrases marked (pure: rows in).
 
@@ -182,46 +191,27 @@ def language_table(rows: pd.DataFrame, phrases, *, what: str) -> list:
     total = len(rows)
     caption = (
         f"{total:,} episode{'s' if total != 1 else ''} with flagged language: {what}."
-        + (f" The latest {LANGUAGE_ROWS_SHOWN} are listed." if total > LANGUAGE_ROWS_SHOWN else "")
+        + (f" The latest {MAX_ROWS:,} are listed." if total > MAX_ROWS else "")
         + " A phrase match cannot see negation (“not missing through choice”): read each in context."
     )
     if rows.empty:
         return [html.P(caption, className="small text-body-secondary"), html.P(figures.EMPTY_MESSAGE)]
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th("Reported", scope="col"),
-                html.Th("Child (pseudonymous id)", scope="col"),
-                html.Th("Risk level", scope="col"),
-                html.Th("Phrase", scope="col"),
-                html.Th("Excerpt of the risk assessment", scope="col"),
-            ]
-        )
-    )
-    body = []
-    for row in rows.head(LANGUAGE_ROWS_SHOWN).itertuples():
-        excerpt = [
-            html.Mark(text) if is_phrase else text
-            for text, is_phrase in dist.excerpt_segments(row.risk_assessment_text, phrases)
-        ]
-        body.append(
-            html.Tr(
-                [
-                    html.Td(pd.Timestamp(row.reported_at).strftime("%d %b %Y"), className="text-nowrap"),
-                    html.Td(row.child_id),
-                    html.Td(str(row.risk_level).capitalize()),
-                    html.Td(", ".join(row.matched_phrases)),
-                    html.Td(excerpt, className="language-excerpt"),
-                ]
-            )
-        )
-    table = dbc.Table([header, html.Tbody(body)], striped=True, size="sm", responsive=True)
-    return captioned_scroll_table(caption, table, "Flagged risk-assessment language")
+    grid = dag.AgGrid(
+        id="assessment-and-help-language-grid",
+        rowData=language_rows(rows.head(MAX_ROWS), phrases),
+        columnDefs=LANGUAGE_COLUMNS,
+        defaultColDef={"sortable": True, "resizable": True, "filter": True},
+        dashGridOptions={"pagination": True, "paginationPageSize": 25, "animateRows": False,
+                         "enableCellTextSelection": True},
+        className="language-grid",
+        style={"height": "520px"},
+    )  # fmt: skip
+    return [html.P(caption, className="small text-body-secondary"), grid]
 
 
 @dashboard_callback(
-    Output(ID_LANGUAGE_MONTHS, "figure"),
-    Output(ID_MASH_BACKLOG, "figure"),
+    figure_output(ID_LANGUAGE_MONTHS),
+    figure_output(ID_MASH_BACKLOG),
     Input(ID_STATE, "data"),
     Input(focus_id, "data"),
     action="view assessment_and_help distributions",

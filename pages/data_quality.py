@@ -39,6 +39,7 @@ from ui.area_page import chart_graph_id, chart_title, graph_card
 from ui.callbacks import audit_detail, dashboard_callback, records_or_note, user_may
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
+from ui.lazy_graph import figure_output
 from ui.purpose import purpose_needed_alert
 from ui.records import MAX_ROWS, records_grid
 from ui.state import get_store
@@ -763,9 +764,9 @@ def _where(state: FilterState) -> str:
 @dashboard_callback(
     Output(ID_FILTER_NOTE, "children"),
     Output(ID_TABLES, "children"),
-    Output(ID_GAPS_HEATMAP, "figure"),
-    Output(ID_GAPS_TREND, "figure"),
-    Output(ID_ERRORS_BAR, "figure"),
+    figure_output(ID_GAPS_HEATMAP),
+    figure_output(ID_GAPS_TREND),
+    figure_output(ID_ERRORS_BAR),
     Output(ID_ERRORS_TABLE, "children"),
     Output(ID_CHECK, "options"),
     Output(ID_CHECK, "value"),

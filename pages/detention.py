@@ -2,7 +2,7 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, html
+from dash import Input, html
 
 import figures
 from queries import DataError
@@ -10,6 +10,7 @@ from ui import area_page
 from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
+from ui.lazy_graph import figure_output
 from ui.state import get_store
 
 INTRO = (
@@ -54,7 +55,7 @@ def layout(**_query):
 
 
 @dashboard_callback(
-    Output(ID_AA_DELAY, "figure"),
+    figure_output(ID_AA_DELAY),
     Input(ID_STATE, "data"),
     Input(focus_id, "data"),
     action="view detention distributions",

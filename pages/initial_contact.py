@@ -2,7 +2,7 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, html
+from dash import Input, html
 
 import figures
 from queries import DataError
@@ -10,6 +10,7 @@ from ui import area_page
 from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
+from ui.lazy_graph import figure_output
 from ui.state import get_store
 
 INTRO = (
@@ -66,7 +67,7 @@ def shown_state(state: FilterState, focus: area_page.PageFocus) -> FilterState:
 
 
 @dashboard_callback(
-    Output(ID_ARRIVAL, "figure"),
+    figure_output(ID_ARRIVAL),
     Input(ID_STATE, "data"),
     Input({"type": "area-focus", "area": AREA}, "data"),
     action="view initial_contact distributions",

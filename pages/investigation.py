@@ -2,7 +2,7 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, html
+from dash import Input, html
 
 import figures
 from queries import DataError
@@ -11,6 +11,7 @@ from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
+from ui.lazy_graph import figure_output
 from ui.state import get_store
 
 INTRO = (
@@ -69,8 +70,8 @@ def layout(**_query):
 
 
 @dashboard_callback(
-    Output(ID_IMPACT_CASELOAD, "figure"),
-    Output(ID_DRIFT, "figure"),
+    figure_output(ID_IMPACT_CASELOAD),
+    figure_output(ID_DRIFT),
     Input(ID_STATE, "data"),
     Input(focus_id, "data"),
     action="view investigation distributions",

@@ -3,7 +3,7 @@
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, html
+from dash import Input, html
 
 import figures
 from queries import DataError
@@ -13,6 +13,7 @@ from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label
+from ui.lazy_graph import figure_output
 from ui.state import get_store
 
 INTRO = "Registered sex offenders: ARMS assessments, caseloads, home visits and notification breaches."
@@ -69,7 +70,7 @@ def layout(**_query):
 
 
 @dashboard_callback(
-    Output(ID_OUTCOMES, "figure"),
+    figure_output(ID_OUTCOMES),
     Input(ID_STATE, "data"),
     action="view managing_risk breach outcomes",
 )
@@ -87,7 +88,7 @@ def update_managing_risk_breach_outcomes(state_data):
 
 
 @dashboard_callback(
-    Output(ID_CASELOAD, "figure"),
+    figure_output(ID_CASELOAD),
     Input(ID_STATE, "data"),
     Input(focus_id, "data"),
     action="view managing_risk distributions",

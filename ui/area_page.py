@@ -38,6 +38,8 @@ from ui.callbacks import RECORDS_ROLE, audit_detail, dashboard_callback, user_ma
 from ui.figure_table import figure_table
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
+from ui.lazy_graph import figure_input, figure_output, lazy_graph
+from ui.lazy_graph import register as register_lazy_graphs
 from ui.purpose import purpose_needed_alert
 from ui.records import MAX_ROWS, records_grid
 from ui.spc_badges import spc_badges
@@ -276,7 +278,7 @@ def _graph_card(area: str, graph_id: dict, key: str, kpi_id: str, *, with_spc: b
         # The graph's accessible name; its numbers are in the "Table" view below it.
         html.Div(
             dcc.Loading(
-                dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": "320px"}),
+                lazy_graph(graph_id, config=GRAPH_CONFIG, height="320px"),
                 type="circle",
                 delay_show=300,
             ),
@@ -383,7 +385,7 @@ def graph_card(
                 "The pseudonymised records behind this chart",
             )
         )
-    graph = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": height})
+    graph = lazy_graph(graph_id, config=GRAPH_CONFIG, height=height)
     body = [
         html.Div(buttons, className="chart-toolbar d-flex justify-content-end gap-1"),
         html.Div(
@@ -405,7 +407,7 @@ def graph_card(
     Output({"type": "page-graph-table-collapse", "graph": MATCH}, "is_open"),
     Output({"type": "page-graph-table", "graph": MATCH}, "children"),
     Input({"type": "page-graph-table-button", "graph": MATCH}, "n_clicks"),
-    Input({"type": "page-graph", "graph": MATCH}, "figure"),
+    figure_input({"type": "page-graph", "graph": MATCH}),
     State({"type": "page-graph-table-collapse", "graph": MATCH}, "is_open"),
     action="show chart table",
     prevent_initial_call=True,
@@ -413,8 +415,13 @@ def graph_card(
 def toggle_page_graph_table(n_clicks, figure, is_open):
     """Open or close a chart's table; an open table follows the chart when the filters change."""
     opening = ctx.triggered_id is not None and ctx.triggered_id.get("type") == "page-graph-table-button"
+    if not opening and not is_open:
+        raise PreventUpdate  # a new figure for a closed table: nothing to show
     now_open = (not is_open) if opening and n_clicks else bool(is_open)
     return now_open, figure_table(figure) if now_open else None
+
+
+register_lazy_graphs()
 
 
 def group_focus_note(focus: PageFocus, params: dict | None) -> str | None:
@@ -665,12 +672,12 @@ def _cards(summary: pd.DataFrame, state: FilterState, focus: PageFocus) -> dbc.R
 def _trend_outputs(
     history: pd.DataFrame, kpi_ids: list[str], state: FilterState, focus: PageFocus, area: str
 ):
-    """Per KPI: its XmR trend over the months on screen (limits from the whole history), table, icons."""
+    """Per KPI: its XmR trend over the months on screen (limits from the whole history), and its icons."""
     store = get_store()
     events = get_events()
     results = kpi_spc(history, kpi_ids, store.settings, events)
     shown = history[history["month"] >= state.period_from]
-    trend_figures, tables, badges = [], [], []
+    trend_figures, badges = [], []
     for kpi_id in kpi_ids:
         kpi = catalog().kpis[kpi_id]
         target = store.settings.targets.get(kpi_id)
@@ -705,10 +712,9 @@ def _trend_outputs(
                 step_changes=[(s.month, s.reason) for s in events.step_changes if s.applies_to(kpi_id)],
             )
         )
-        tables.append(numbers_table(rows, first="month", first_label="Month", unit=kpi.unit))
         assured = spc.assurance(result, target.target, target.comparison) if target else None
         badges.append(spc_badges(result.variation, assured))
-    return trend_figures, tables, badges
+    return trend_figures, badges
 
 
 def _breakdown_outputs(breakdowns, state: FilterState, focus: PageFocus):
@@ -718,7 +724,7 @@ def _breakdown_outputs(breakdowns, state: FilterState, focus: PageFocus):
     shown_state = FilterState(
         period.start_month, period.end_month, state.force, state.lpa, state.local_authority
     )
-    bar_figures, tables = [], []
+    bar_figures = []
     for kpi_id, column in breakdowns:
         kpi = catalog().kpis[kpi_id]
         target = store.settings.targets.get(kpi_id)
@@ -743,8 +749,40 @@ def _breakdown_outputs(breakdowns, state: FilterState, focus: PageFocus):
                 highlight_group=highlight,
             )
         )
-        tables.append(numbers_table(frame, first="group", first_label=words.capitalize(), unit=kpi.unit))
-    return bar_figures, tables
+    return bar_figures
+
+
+def chart_tables(
+    keys: list[str],
+    kpi_ids: list[str],
+    breakdowns: tuple[tuple[str, str], ...],
+    state: FilterState,
+    focus: PageFocus,
+) -> dict:
+    """The numbers tables of the charts named by ``keys``, from the same (cached) queries as the charts."""
+    if not keys:
+        return {}
+    store = get_store()
+    tables = {}
+    trend_keys = {_chart_key("trend", kpi_id): kpi_id for kpi_id in kpi_ids}
+    if any(key in trend_keys for key in keys):
+        history = kpi_history(store, state.period, state.filters, kpi_ids, focus=focus.group)
+        shown = history[history["month"] >= state.period_from]
+        for key in keys:
+            if key in trend_keys:
+                kpi_id = trend_keys[key]
+                unit = catalog().kpis[kpi_id].unit
+                rows = shown[shown["kpi_id"] == kpi_id]
+                tables[key] = numbers_table(rows, first="month", first_label="Month", unit=unit)
+    period = focus.period(state)
+    for index, (kpi_id, column) in enumerate(breakdowns):
+        key = _chart_key("breakdown", index)
+        if key in keys:
+            frame = kpi_breakdown(store, kpi_id, column, period, state.filters)
+            label = BREAKDOWN_WORDS.get(column, column).capitalize()
+            unit = catalog().kpis[kpi_id].unit
+            tables[key] = numbers_table(frame, first="group", first_label=label, unit=unit)
+    return tables
 
 
 def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
@@ -755,9 +793,8 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
 
     @dashboard_callback(
         Output({"type": "area-cards", "area": area}, "children"),
-        Output({"type": "area-trend", "area": area, "kpi": ALL}, "figure"),
-        Output({"type": "area-breakdown", "area": area, "index": ALL}, "figure"),
-        Output({"type": "chart-table", "area": area, "chart": ALL}, "children"),
+        figure_output({"type": "area-trend", "area": area, "kpi": ALL}),
+        figure_output({"type": "area-breakdown", "area": area, "index": ALL}),
         Output({"type": "spc-badges", "area": area, "kpi": ALL}, "children"),
         Output({"type": "area-focus-text", "area": area}, "children"),
         Output({"type": "area-focus-banner", "area": area}, "is_open"),
@@ -775,25 +812,22 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
             summary = kpi_summary(
                 store, focus.period(state), state.filters, with_target, focus=focus.group, history=history
             )
-            bars, bar_tables = _breakdown_outputs(breakdowns, state, focus)
+            bars = _breakdown_outputs(breakdowns, state, focus)
         except DataError as exc:
             message = str(exc)
             return (
                 dbc.Alert(message, color="danger"),
                 [figures.empty_figure("", message) for _ in kpi_ids],
                 [figures.empty_figure("", message) for _ in breakdowns],
-                [html.P(message) for _ in range(len(kpi_ids) + len(breakdowns))],
                 [None for _ in kpi_ids],
                 None,
                 False,
             )
-        trends, trend_tables, badges = _trend_outputs(history, kpi_ids, state, focus, area)
-        # ALL outputs follow the layout's order: breakdown cards come first.
+        trends, badges = _trend_outputs(history, kpi_ids, state, focus, area)
         return (
             _cards(summary, state, focus),
             trends,
             bars,
-            bar_tables + trend_tables,
             badges,
             ["Narrowed to ", html.Strong(focus.words()), "."],
             not focus.is_empty(),
@@ -839,9 +873,42 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
     toggle_table.__name__ = f"toggle_{area}_table"
 
     @dashboard_callback(
+        Output({"type": "chart-table", "area": area, "chart": ALL}, "children"),
+        Input({"type": "chart-table-collapse", "area": area, "chart": ALL}, "is_open"),
+        Input(ID_STATE, "data"),
+        Input(focus_id, "data"),
+        action=f"show chart tables {area}",
+        prevent_initial_call=True,
+    )
+    def fill_tables(open_flags, state_data, focus_data):
+        # Built only for the tables that are open: built up front, every chart's table made the
+        # page's components several thousand and froze the browser for seconds (issue 11).
+        trigger = ctx.triggered_id
+        toggled = trigger.get("chart") if isinstance(trigger, dict) else None
+        if not any(open_flags) and toggled is None:
+            raise PreventUpdate
+        state = require_state(state_data)
+        focus = PageFocus.from_data(focus_data)
+        keys = [output["id"]["chart"] for output in ctx.outputs_list]
+        try:
+            built = chart_tables(
+                [key for key, is_open in zip(keys, open_flags, strict=True) if is_open],
+                kpi_ids,
+                breakdowns,
+                state,
+                focus,
+            )
+        except DataError as exc:
+            built = {key: html.P(str(exc)) for key in keys}
+        # A table the user just closed is emptied; other closed ones are left as they are.
+        return [built.get(key, None if key == toggled else no_update) for key in keys]
+
+    fill_tables.__name__ = f"fill_{area}_tables"
+
+    @dashboard_callback(
         Output({"type": "peer-section", "area": area}, "hidden"),
-        Output(peer_graph_id(area, "bar"), "figure"),
-        Output(peer_graph_id(area, "rank"), "figure"),
+        figure_output(peer_graph_id(area, "bar")),
+        figure_output(peer_graph_id(area, "rank")),
         Input(ID_STATE, "data"),
         Input(peer_select_id(area), "value"),
         action=f"compare forces {area}",
