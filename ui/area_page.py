@@ -785,8 +785,65 @@ def chart_tables(
     return tables
 
 
+@dataclass(frozen=True)
+class ChartView:
+    """One area chart as a page draws it, for an export: the figure, its numbers, and what it rests on.
+
+    ``table`` has the chart's first column (``month`` or ``group``) and value, numerator,
+    denominator; a trend adds its process limits (mean, lower, upper). ``spc_words`` is
+    the trend's variation and assurance in words ("" for a breakdown)."""
+
+    kpi_id: str
+    kind: str  # "trend" or "breakdown"
+    figure: object
+    table: pd.DataFrame
+    spc_words: str
+    n: float | None
+
+
+# The breakdowns each area page registered: (kpi_id, column) pairs, by area.
+AREA_BREAKDOWNS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def area_chart(area: str, key: str, state: FilterState, focus: PageFocus | None = None) -> ChartView:
+    """The chart ``key`` ("trend-<kpi_id>", "breakdown-<i>") of an area, built as its page builds it.
+
+    Raises:
+        KeyError: no such chart on that area's page.
+    """
+    focus = focus or PageFocus()
+    kpi_ids = area_kpis(area)
+    kind, _, ref = key.partition("-")
+    if kind == "trend" and ref in kpi_ids:
+        history = kpi_history(get_store(), state.period, state.filters, kpi_ids, focus=focus.group)
+        (figure,), _badges = _trend_outputs(history, [ref], state, focus, area)
+        result = kpi_spc(history, [ref], get_store().settings, get_events())[ref]
+        rows = history[(history["month"] >= state.period_from) & (history["kpi_id"] == ref)]
+        limits = result.frame[["month", "mean", "lower", "upper"]] if not result.frame.empty else None
+        table = rows[["month", "value", "numerator", "denominator"]].reset_index(drop=True)
+        if limits is not None:
+            table = table.merge(limits, on="month", how="left")
+        target = get_store().settings.targets.get(ref)
+        assured = spc.assurance(result, target.target, target.comparison) if target else None
+        words = result.variation.label + (f"; {assured.label}" if assured else "")
+        # n of the whole period as the KPI reads it (a snapshot KPI's months must not be summed).
+        whole = kpi_table(get_store(), state.period, state.filters, kpi_ids=[ref], focus=focus.group)
+        n = whole["denominator"].iloc[0] if not whole.empty else None
+        return ChartView(ref, "trend", figure, table, words, None if pd.isna(n) else float(n))
+    breakdowns = AREA_BREAKDOWNS.get(area, ())
+    if kind == "breakdown" and ref.isdigit() and int(ref) < len(breakdowns):
+        kpi_id, column = breakdowns[int(ref)]
+        (figure,) = _breakdown_outputs((breakdowns[int(ref)],), state, focus)
+        frame = kpi_breakdown(get_store(), kpi_id, column, focus.period(state), state.filters)
+        table = frame[["group", "value", "numerator", "denominator"]].reset_index(drop=True)
+        n = float(frame["denominator"].sum()) if frame["denominator"].notna().any() else None
+        return ChartView(kpi_id, "breakdown", figure, table, "", n)
+    raise KeyError(f"{area} has no chart {key!r}")
+
+
 def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
     """The area's callbacks: cards, breakdowns and trends follow the filter state and the focus."""
+    AREA_BREAKDOWNS[area] = breakdowns
     kpi_ids = area_kpis(area)
     with_target = [k for k in kpi_ids if k in get_store().settings.targets] or kpi_ids[:4]
     focus_id = {"type": "area-focus", "area": area}
