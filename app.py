@@ -23,6 +23,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 import figures
 from auth import web as auth_web
+from exports.routes import blueprint as exports_blueprint
 from queries import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from ui import filters, guard, state
 
@@ -51,6 +52,7 @@ server = app.server
 # is the SQLite table of auth.audit, written by every process.
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 auth_web.configure(server)  # sign-in, the guard on every route, security headers
+server.register_blueprint(exports_blueprint)  # /export/...: chart snapshots, chart data, records (analysts)
 guard.install(app)  # a /_dash-update-component body must be a call of a declared callback
 
 
