@@ -662,7 +662,122 @@ def _audited(action: str, build: Callable[[dict, object], Response]) -> Response
     raise error
 
 
+@dataclass(frozen=True)
+class Export:
+    """One file made: its bytes, its name and what it rests on (for the route's audit row)."""
+
+    body: bytes
+    fmt: str
+    stem: str
+    kpi_id: str
+    rows: int
+    about: About
+    total: int | None = None  # records: how many matched (the file holds ``rows`` of them)
+    render_ms: int | None = None
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.{self.fmt}"
+
+
+def chart_export(
+    area: str, key: str, fmt: str, state, *, disclosure: bool = False, user: str | None = None
+) -> Export:
+    """An area chart as a file: a snapshot picture (png, svg) or its numbers (csv, xlsx).
+
+    ``state`` must already be resolved (the route does it from the request). No request is needed.
+
+    Raises:
+        NotFound: no such area, chart or format.
+        BadRequest: disclosure control asked of a picture.
+        RenderError: the picture could not be drawn.
+    """
+    from queries.kpis import catalog
+    from ui.area_page import AREA_BREAKDOWNS, AREA_PATHS, BREAKDOWN_WORDS, area_chart
+    from ui.formatting import period_label
+
+    if area not in AREA_PATHS:
+        raise NotFound(f"There is no area “{area}”: use one of {', '.join(AREA_PATHS)}.")
+    if fmt not in CHART_FORMATS:
+        raise NotFound(f"“.{fmt}” is not offered here: use one of .{', .'.join(CHART_FORMATS)}.")
+    if disclosure and fmt in IMAGE_FORMATS:
+        raise BadRequest("Disclosure control applies to the numbers (csv, xlsx), not to a picture.")
+    try:
+        view = area_chart(area, key, state)
+    except KeyError:
+        raise NotFound(f"The {area} page has no chart “{key}”.") from None
+    column = AREA_BREAKDOWNS[area][int(key.partition("-")[2])][1] if view.kind == "breakdown" else None
+    label = catalog().kpis[view.kpi_id].label
+    if column:
+        label += f" by {BREAKDOWN_WORDS.get(column, column)}"
+    title = (
+        f"{label}, {where_words(state.force, state.lpa, state.local_authority)}, "
+        f"{period_label(state.period_from, state.period_to)}"
+    )
+    about = build_about(area, view.kpi_id, state, title=title, spc_words=view.spc_words, n=view.n, user=user)
+    stem = file_stem(area, chart_what(view, column), state)
+    if fmt in IMAGE_FORMATS:
+        drawn = time.perf_counter()
+        body = render_snapshot(snapshot_figure(view.figure, about), fmt)
+        render_ms = round((time.perf_counter() - drawn) * 1000)
+        return Export(body, fmt, stem, view.kpi_id, len(view.table), about, render_ms=render_ms)
+    table = controlled(view.table, about.unit) if disclosure else view.table
+    header = about_rows(about, disclosure=disclosure)
+    body = to_csv(header, table) if fmt == "csv" else to_xlsx(header, table)
+    return Export(body, fmt, stem, view.kpi_id, len(table), about)
+
+
+def records_export(
+    area: str, kpi_id: str, fmt: str, state, *, purpose: str, user: str | None = None
+) -> Export:
+    """The records behind a KPI (``queries.kpis.kpi_records``, the rows its Records grid shows) as a file.
+
+    Raises:
+        NotFound: no such area, KPI on its page, or format.
+    """
+    from queries.kpis import catalog, kpi_records
+    from ui.area_page import AREA_PATHS, area_kpis
+    from ui.formatting import period_label
+    from ui.state import get_store
+
+    if area not in AREA_PATHS:
+        raise NotFound(f"There is no area “{area}”: use one of {', '.join(AREA_PATHS)}.")
+    if kpi_id not in area_kpis(area):
+        raise NotFound(f"The {area} page has no KPI “{kpi_id}”.")
+    if fmt not in RECORDS_FORMATS:
+        raise NotFound(f"“.{fmt}” is not offered here: use one of .{', .'.join(RECORDS_FORMATS)}.")
+    records, total = kpi_records(get_store(), kpi_id, state.period, state.filters)
+    kpi = catalog().kpis[kpi_id]
+    scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
+    table_name = catalog().queries[kpi.query].table
+    shown = f"{len(records):,} of {total:,}"
+    if len(records) < total:
+        shown += f" (the first {len(records):,}: narrow the filters or the months for the rest)"
+    title = (
+        f"Records behind {kpi.label}: {table_name.replace('_', ' ')} {scope}, "
+        f"{where_words(state.force, state.lpa, state.local_authority)}, "
+        f"{period_label(state.period_from, state.period_to)}"
+    )
+    extra = (("Rows", shown), ("Purpose", purpose))
+    about = build_about(area, kpi_id, state, title=title, user=user, extra=extra)
+    stem = file_stem(area, f"{kpi_id}_records", state)
+    # Rows, not counts: disclosure control does not apply, so the block does not speak of it.
+    header = [(k, v) for k, v in about_rows(about, disclosure=False) if k != "Disclosure control"]
+    body = to_csv(header, records) if fmt == "csv" else to_xlsx(header, records, sheet="Records")
+    return Export(body, fmt, stem, kpi_id, len(records), about, total=int(total))
+
+
 blueprint = Blueprint("exports", __name__, url_prefix="/export")
+
+
+def _done(export: Export, row: dict, detail: dict) -> Response:
+    row.update(kpi=export.kpi_id, rows=export.rows)
+    detail.update(file=export.filename, data_version=export.about.data_version)
+    if export.total is not None:
+        detail["total"] = export.total
+    if export.render_ms is not None:
+        detail["render_ms"] = export.render_ms
+    return _attachment(export.body, export.fmt, export.stem)
 
 
 @blueprint.get("/chart/<area>/<name>")
@@ -670,46 +785,14 @@ def export_chart(area: str, name: str) -> Response:
     """A chart of an area page as a picture (png, svg) or its numbers (csv, xlsx)."""
 
     def build(row: dict, detail: dict) -> Response:
-        from queries.kpis import catalog
-        from ui.area_page import AREA_BREAKDOWNS, AREA_PATHS, BREAKDOWN_WORDS, area_chart
-
         key, fmt = split_name(name, CHART_FORMATS)
         detail.update(area=area, chart=key, format=fmt)
-        if area not in AREA_PATHS:
-            raise NotFound(f"There is no area “{area}”: use one of {', '.join(AREA_PATHS)}.")
         disclosure = disclosure_asked()
-        if disclosure and fmt in IMAGE_FORMATS:
-            raise BadRequest("Disclosure control applies to the numbers (csv, xlsx), not to a picture.")
+        detail["disclosure"] = disclosure
         state = export_state()
         row["filters"] = state.to_search()
-        try:
-            view = area_chart(area, key, state)
-        except KeyError:
-            raise NotFound(f"The {area} page has no chart “{key}”.") from None
-        column = AREA_BREAKDOWNS[area][int(key.partition("-")[2])][1] if view.kind == "breakdown" else None
-        row.update(kpi=view.kpi_id, rows=len(view.table))
-        label = catalog().kpis[view.kpi_id].label
-        if column:
-            label += f" by {BREAKDOWN_WORDS.get(column, column)}"
-        title = f"{label}, {where_words(state.force, state.lpa, state.local_authority)}, "
-        from ui.formatting import period_label
-
-        title += period_label(state.period_from, state.period_to)
-        principal = current_principal()
-        about = build_about(
-            area, view.kpi_id, state, title=title, spc_words=view.spc_words, n=view.n, user=principal.name
-        )
-        stem = file_stem(area, chart_what(view, column), state)
-        detail.update(file=f"{stem}.{fmt}", disclosure=disclosure, data_version=about.data_version)
-        if fmt in IMAGE_FORMATS:
-            drawn = time.perf_counter()
-            body = render_snapshot(snapshot_figure(view.figure, about), fmt)
-            detail["render_ms"] = round((time.perf_counter() - drawn) * 1000)
-            return _attachment(body, fmt, stem)
-        table = controlled(view.table, about.unit) if disclosure else view.table
-        header = about_rows(about, disclosure=disclosure)
-        body = to_csv(header, table) if fmt == "csv" else to_xlsx(header, table)
-        return _attachment(body, fmt, stem)
+        export = chart_export(area, key, fmt, state, disclosure=disclosure, user=current_principal().name)
+        return _done(export, row, detail)
 
     return _audited("export chart", build)
 
@@ -719,17 +802,13 @@ def export_records(area: str, name: str) -> Response:
     """The pseudonymised records behind a KPI (the rows its Records grid shows) as csv or xlsx."""
 
     def build(row: dict, detail: dict) -> Response:
-        from queries.kpis import catalog, kpi_records
         from ui.area_page import AREA_PATHS, area_kpis
         from ui.callbacks import RateLimited, _check_records_rate
         from ui.purpose import NEEDED, records_purpose
-        from ui.state import get_store
 
         kpi_id, fmt = split_name(name, RECORDS_FORMATS)
         detail.update(area=area, format=fmt)
-        if area not in AREA_PATHS:
-            raise NotFound(f"There is no area “{area}”: use one of {', '.join(AREA_PATHS)}.")
-        if kpi_id not in area_kpis(area):
+        if area not in AREA_PATHS or kpi_id not in area_kpis(area):
             raise NotFound(f"The {area} page has no KPI “{kpi_id}”.")
         row["kpi"] = kpi_id
         if disclosure_asked():
@@ -738,40 +817,14 @@ def export_records(area: str, name: str) -> Response:
         if purpose is None:
             raise Forbidden(NEEDED)
         row["purpose"] = purpose
-        try:
-            _check_records_rate(current_principal())
+        principal = current_principal()
+        try:  # the records views' own limit: an export is a records view too
+            _check_records_rate(principal)
         except RateLimited as exc:
             raise TooManyRequests(str(exc)) from None
         state = export_state()
         row["filters"] = state.to_search()
-        records, total = kpi_records(get_store(), kpi_id, state.period, state.filters)
-        row["rows"] = len(records)
-        kpi = catalog().kpis[kpi_id]
-        scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
-        table_name = catalog().queries[kpi.query].table
-        shown = f"{len(records):,} of {total:,}"
-        if len(records) < total:
-            shown += f" (the first {len(records):,}: narrow the filters or the months for the rest)"
-        from ui.formatting import period_label
-
-        title = (
-            f"Records behind {kpi.label}: {table_name.replace('_', ' ')} {scope}, "
-            f"{where_words(state.force, state.lpa, state.local_authority)}, "
-            f"{period_label(state.period_from, state.period_to)}"
-        )
-        about = build_about(
-            area,
-            kpi_id,
-            state,
-            title=title,
-            user=current_principal().name,
-            extra=(("Rows", shown), ("Purpose", purpose)),
-        )
-        stem = file_stem(area, f"{kpi_id}_records", state)
-        detail.update(file=f"{stem}.{fmt}", total=int(total), data_version=about.data_version)
-        header = about_rows(about, disclosure=False)
-        header = [(k, v) for k, v in header if k != "Disclosure control"]
-        body = to_csv(header, records) if fmt == "csv" else to_xlsx(header, records, sheet="Records")
-        return _attachment(body, fmt, stem)
+        export = records_export(area, kpi_id, fmt, state, purpose=purpose, user=principal.name)
+        return _done(export, row, detail)
 
     return _audited("export records", build)
