@@ -511,6 +511,8 @@ def _unit_figures(
             f'from "{database}".main.{table}'
         )
         relation = cursor.sql(sql, params={k: given[k] for k in wanted})
+        if relation is None:  # not a query that returns rows (an empty file, say)
+            raise QueryError(f"query {query.name} returns no rows")
         # A unit counts when its denominator is above 0, or for a count (no denominator) its numerator.
         zero = duckdb.ConstantExpression(0)
         numerator, denominator = duckdb.ColumnExpression("numerator"), duckdb.ColumnExpression("denominator")
@@ -586,6 +588,7 @@ def _manager_rows(figures: pd.DataFrame, kpi_id: str, period: Period) -> pd.Data
 def _kpi_rows(
     store: DataStore, kpi: Kpi, period: Period, filters: Filters, focus: Focus | None, row_limit: int
 ) -> tuple[pd.DataFrame, int]:
+    """kpi_records(rows="kpi"): the units the KPI counts, their records, in_numerator and kpi_value."""
     query = catalog().queries[kpi.query]
     measure = RECORD_MEASURES.get(kpi.id)
     counted = RATIO_NUMERATORS.get(kpi.id, kpi.id)
