@@ -69,7 +69,7 @@ IMAGE_FORMATS = ("png", "svg")
 SNAPSHOT_WIDTH, SNAPSHOT_HEIGHT, SNAPSHOT_SCALE = 1600, 900, 2
 MIME_TYPES = {
     "png": "image/png",
-    "svg": "image/svg+xml",
+    "svg": "image/svg+xml; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
@@ -615,7 +615,7 @@ def export_state():
 
 
 def _attachment(body: bytes, fmt: str, stem: str) -> Response:
-    response = Response(body, mimetype=MIME_TYPES[fmt])
+    response = Response(body, content_type=MIME_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
     return response
 
