@@ -18,7 +18,7 @@ from pathlib import Path
 import dash
 import dash_bootstrap_components as dbc
 import plotly.io as pio
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html
 from werkzeug.serving import WSGIRequestHandler
 
 import figures
@@ -63,13 +63,19 @@ def user_menu() -> html.Div:
         return html.Div()
     return html.Form(
         [
-            html.Span(principal.describe(), className="navbar-text small me-2 text-nowrap", id="nav-user"),
+            # The name gives way below 1400 px so that the pages keep one row; the button says who.
+            html.Span(
+                principal.describe(),
+                className="navbar-text small me-2 text-nowrap d-none d-xxl-inline",
+                id="nav-user",
+            ),
             dcc.Input(type="hidden", name="csrf_token", value=auth_web.logout_form_token()),
             html.Button(
                 "Sign out",
                 type="submit",
                 className="btn btn-outline-light btn-sm text-nowrap",
                 id="nav-sign-out",
+                title=f"Sign out {principal.describe()}",
             ),
         ],
         method="POST",
@@ -90,15 +96,32 @@ def navbar() -> dbc.Navbar:
         dbc.Container(
             [
                 dbc.NavbarBrand("Child protection", href="/", className="fw-semibold"),
-                dbc.Nav(links, navbar=True, className="ms-auto flex-wrap"),
-                user_menu(),
+                dbc.NavbarToggler(id="navbar-toggler"),
+                # Below 1200 px the pages fold behind the toggler: unfolded, they took 335 px of
+                # a 768 px screen (issue 11).
+                dbc.Collapse(
+                    [dbc.Nav(links, navbar=True, className="ms-auto"), user_menu()],
+                    id="navbar-collapse",
+                    navbar=True,
+                    is_open=False,
+                ),
             ],
             fluid=True,
         ),
         color="dark",
         dark=True,
         expand="xl",
+        className="py-1",
     )
+
+
+dash.clientside_callback(
+    "function (clicks, open) { return clicks ? !open : open; }",
+    Output("navbar-collapse", "is_open"),
+    Input("navbar-toggler", "n_clicks"),
+    State("navbar-collapse", "is_open"),
+    prevent_initial_call=True,
+)
 
 
 def serve_layout() -> html.Div:

@@ -111,6 +111,12 @@ class Recommendation:
     due: str
     due_month: str
     kpis: tuple[str, ...]
+    short: str = ""  # a few words for the overview's first screen
+
+    @property
+    def title(self) -> str:
+        """The short title, or the summary's first clause when the file gives none."""
+        return self.short or self.summary.split(",")[0].split(":")[0].rstrip(".")
 
 
 def load_recommendations(path: str | Path | None = None) -> list[Recommendation]:
@@ -132,6 +138,7 @@ def load_recommendations(path: str | Path | None = None) -> list[Recommendation]
                 due=entry["due"],
                 due_month=entry["due_month"],
                 kpis=tuple(entry["kpis"]),
+                short=str(entry.get("short", "")),
             )
         except KeyError as exc:
             raise QueryError(f"{path}: a recommendation lacks {exc.args[0]!r}") from None

@@ -228,10 +228,7 @@ def test_a_drill_down_click_narrows_the_page(browser, app_url):
         lambda d: "custody suite" in _banner_text(d),
     )
     WebDriverWait(browser, 40, ignored_exceptions=STALE).until(
-        lambda d: (
-            "custody suite" in _chart_titles(d)[4]
-            or any("only" in title for title in _chart_titles(d))
-        )
+        lambda d: "custody suite" in _chart_titles(d)[4] or any("only" in title for title in _chart_titles(d))
     )
     WebDriverWait(browser, 20, ignored_exceptions=STALE).until(
         lambda d: d.find_element(By.CSS_SELECTOR, ".kpi-card").text != before
@@ -286,3 +283,54 @@ def test_an_exception_link_opens_the_page_at_its_chart(browser, app_url):
     _wait_rendered(browser, 1)
     time.sleep(2)  # the cards above it have filled in: the chart is still in view
     assert abs(_top_of(browser, chart_id)) <= 3
+
+
+def test_the_overview_first_screen_answers_the_chair_at_1280x720(browser, app_url):
+    """The recommendations (with their direction) and this month's concerns are on the first
+    screen, before any scrolling, at the smallest meeting-room screen."""
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1280, "height": 720, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        browser.get(app_url + "/?from=2021-04&to=2022-03&force=Dorset")
+        _wait_rendered(browser, 0)
+        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".briefing"))
+        in_view = """
+            const box = arguments[0].getBoundingClientRect();
+            return box.top >= 0 && box.bottom <= window.innerHeight && box.left >= 0
+              && box.right <= window.innerWidth;
+        """
+        rows = browser.find_elements(By.CSS_SELECTOR, ".recommendations tbody tr")
+        assert len(rows) == 8
+        for row in rows:
+            assert browser.execute_script(in_view, row), f"off the first screen: {row.text}"
+            assert any(word in row.text for word in ("Better", "Worse", "No change"))
+        concerns = browser.find_elements(By.CSS_SELECTOR, ".briefing .concerns > li")
+        assert concerns, "the synthetic data has concerns in Mar 2022"
+        assert browser.execute_script(in_view, concerns[0])
+        assert concerns[0].find_elements(By.CSS_SELECTOR, ".concern-badge")
+        assert "Moved most by" in concerns[0].text
+        headline = browser.find_element(By.ID, "overview-headline")
+        assert browser.execute_script(in_view, headline) and headline.text.startswith("Mar 2022:")
+        # No horizontal scrolling: the navbar and the tracker fit the width.
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        assert _severe_console_errors(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_navbar_folds_behind_a_toggler_below_1200px(browser, app_url):
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1024, "height": 768, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        browser.get(app_url + "/detention?from=2021-04&to=2022-03&force=Dorset")
+        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "navbar-toggler"))
+        navbar = browser.find_element(By.CSS_SELECTOR, "header .navbar")
+        assert navbar.size["height"] < 80, "folded, the navbar is one row"
+        browser.find_element(By.ID, "navbar-toggler").click()
+        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.LINK_TEXT, "Overview").is_displayed())
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -268,7 +268,7 @@ def load_options() -> FilterOptions:
 
 def _labelled(label: str, control, width: dict) -> dbc.Col:
     return dbc.Col(
-        [dbc.Label(label, html_for=control.id, className="form-label small mb-1"), control],
+        [dbc.Label(label, html_for=control.id, className="form-label small mb-0"), control],
         **width,
     )
 
@@ -277,11 +277,17 @@ def layout() -> html.Div:
     """The filter bar: labelled dbc controls (dcc's dropdowns and pickers fail axe)."""
     controls = dbc.Row(
         [
-            _labelled("From", dbc.Input(id=ID_FROM, type="month", debounce=True), {"xs": 6, "md": 2}),
-            _labelled("To", dbc.Input(id=ID_TO, type="month", debounce=True), {"xs": 6, "md": 2}),
-            _labelled("Force", dbc.Select(id=ID_FORCE, options=[]), {"xs": 12, "md": 2}),
-            _labelled("LPA", dbc.Select(id=ID_LPA, options=[]), {"xs": 6, "md": 2}),
-            _labelled("Local authority", dbc.Select(id=ID_LOCAL_AUTHORITY, options=[]), {"xs": 6, "md": 3}),
+            _labelled(
+                "From", dbc.Input(id=ID_FROM, type="month", debounce=True, size="sm"), {"xs": 6, "md": 2}
+            ),
+            _labelled("To", dbc.Input(id=ID_TO, type="month", debounce=True, size="sm"), {"xs": 6, "md": 2}),
+            _labelled("Force", dbc.Select(id=ID_FORCE, options=[], size="sm"), {"xs": 12, "md": 2}),
+            _labelled("LPA", dbc.Select(id=ID_LPA, options=[], size="sm"), {"xs": 6, "md": 2}),
+            _labelled(
+                "Local authority",
+                dbc.Select(id=ID_LOCAL_AUTHORITY, options=[], size="sm"),
+                {"xs": 6, "md": 3},
+            ),
             dbc.Col(
                 dbc.Button(
                     "Reset", id=ID_RESET, color="dark", outline=True, size="sm", title="Reset filters"
@@ -299,11 +305,11 @@ def layout() -> html.Div:
             # submit a form and reload the page with the defaults (issue 11).
             html.Div(controls, role="search", **{"aria-label": "Filters"}),
             purpose.layout(),
-            html.P(id=ID_SUMMARY, className="small text-body-secondary mt-2 mb-0", role="status"),
+            html.P(id=ID_SUMMARY, className="small text-body-secondary mt-1 mb-0", role="status"),
             html.Div(id=ID_MESSAGE, role="alert", **{"aria-live": "polite"}),
             dcc.Store(id=ID_STATE),
         ],
-        className="filter-bar border-bottom bg-body-tertiary px-3 py-2",
+        className="filter-bar border-bottom bg-body-tertiary px-3 py-1",
     )
 
 
