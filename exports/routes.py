@@ -563,12 +563,6 @@ def to_xlsx(header: list[tuple[str, str]], table: pd.DataFrame, sheet: str = "Da
 # --------------------------------------------------------------------------- requests
 
 
-class _Refused(Exception):
-    def __init__(self, error: HTTPException):
-        super().__init__(error.description)
-        self.error = error
-
-
 def split_name(name: str, formats: Sequence[str]) -> tuple[str, str]:
     """``"trend-x.png"`` → ("trend-x", "png"); NotFound for a name without a known format."""
     stem, dot, fmt = name.rpartition(".")
@@ -620,7 +614,7 @@ def _attachment(body: bytes, fmt: str, stem: str) -> Response:
     return response
 
 
-def _audited(action: str, build: Callable[[dict, object], Response]) -> Response:
+def _audited(action: str, build: Callable[[dict, dict], Response]) -> Response:
     """Run one export behind the role check, writing its audit row whatever happens."""
     started = time.perf_counter()
     principal = current_principal()

@@ -505,3 +505,25 @@ def test_the_download_menu_is_for_analysts_and_its_links_carry_no_filters(export
     assert menu.label == "Download"
     record_hrefs = [c.href for c in links.children if getattr(c, "href", None)]
     assert record_hrefs == [f"/export/records/{AREA}/thrive_completion_pct.{fmt}" for fmt in ("csv", "xlsx")]
+
+
+def test_a_picture_that_cannot_be_drawn_is_a_503_and_a_failed_audit_row(exports, request_as, monkeypatch):
+    from werkzeug.exceptions import ServiceUnavailable
+
+    from auth import audit
+
+    def broken(*_args, **_kwargs):
+        raise exports.RenderError("the chart renderer (headless chromium) could not start: test")
+
+    monkeypatch.setattr(exports.renderer, "render", broken)
+    with request_as("analyst", None, "?force=Dorset&from=2022-01&to=2022-03"):
+        with pytest.raises(ServiceUnavailable, match="could not start"):
+            exports.export_chart(AREA, TREND + ".png")
+        with pytest.raises(Forbidden):
+            exports.export_records(AREA, "thrive_completion_pct.csv")  # this sign-in gave no purpose
+    rows = audit.search(audit.Query(user="state-test", action="export"))
+    assert [(r["action"], r["outcome"]) for r in rows[:2]] == [
+        ("export records", "refused"),
+        ("export chart", "failed"),
+    ]
+    assert '"reason"' in rows[1]["detail"] and '"chart": "trend-thrive_completion_pct"' in rows[1]["detail"]
