@@ -722,7 +722,7 @@ def chart_export(
 
 
 def records_export(
-    area: str, kpi_id: str, fmt: str, state, *, purpose: str, user: str | None = None
+    area: str, kpi_id: str, fmt: str, state, *, purpose: str, user: str | None = None, every_row: bool = False
 ) -> Export:
     """The records behind a KPI (``queries.kpis.kpi_records``, the rows its Records grid shows) as a file.
 
@@ -740,15 +740,19 @@ def records_export(
         raise NotFound(f"The {area} page has no KPI “{kpi_id}”.")
     if fmt not in RECORDS_FORMATS:
         raise NotFound(f"“.{fmt}” is not offered here: use one of .{', .'.join(RECORDS_FORMATS)}.")
-    records, total = kpi_records(get_store(), kpi_id, state.period, state.filters)
+    # The rows the Records grid shows: the KPI's own by default, every row in scope on request.
+    records, total = kpi_records(
+        get_store(), kpi_id, state.period, state.filters, rows="all" if every_row else "kpi"
+    )
     kpi = catalog().kpis[kpi_id]
     scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
     table_name = catalog().queries[kpi.query].table
     shown = f"{len(records):,} of {total:,}"
     if len(records) < total:
         shown += f" (the first {len(records):,}: narrow the filters or the months for the rest)"
+    which = f"every {table_name.replace('_', ' ')} row {scope}" if every_row else "the rows the KPI counts"
     title = (
-        f"Records behind {kpi.label}: {table_name.replace('_', ' ')} {scope}, "
+        f"Records behind {kpi.label}: {which}, "
         f"{where_words(state.force, state.lpa, state.local_authority)}, "
         f"{period_label(state.period_from, state.period_to)}"
     )
@@ -816,9 +820,14 @@ def export_records(area: str, name: str) -> Response:
             _check_records_rate(principal)
         except RateLimited as exc:
             raise TooManyRequests(str(exc)) from None
+        rows = request.args.get("rows", "kpi")
+        if rows not in ("kpi", "all"):
+            raise BadRequest("rows must be “kpi” (the rows the KPI counts) or “all” (every row in scope).")
         state = export_state()
         row["filters"] = state.to_search()
-        export = records_export(area, kpi_id, fmt, state, purpose=purpose, user=principal.name)
+        export = records_export(
+            area, kpi_id, fmt, state, purpose=purpose, user=principal.name, every_row=rows == "all"
+        )
         return _done(export, row, detail)
 
     return _audited("export records", build)

@@ -280,7 +280,14 @@ def test_an_exception_link_opens_the_page_at_its_chart(browser, app_url):
     browser.get(href)
     chart_id = href.split("#", 1)[1]
     WebDriverWait(browser, 20).until(lambda d: (top := _top_of(d, chart_id)) is not None and abs(top) <= 3)
-    _wait_rendered(browser, 1)
+    # Not _wait_rendered: it scrolls to every chart. The linked one draws where it stands.
+    WebDriverWait(browser, 60).until(
+        lambda d: d.execute_script(
+            "const g = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+            "return !!(g && g.layout && g.layout.template)",
+            chart_id,
+        )
+    )
     time.sleep(2)  # the cards above it have filled in: the chart is still in view
     assert abs(_top_of(browser, chart_id)) <= 3
 
@@ -334,3 +341,45 @@ def test_the_navbar_folds_behind_a_toggler_below_1200px(browser, app_url):
         WebDriverWait(browser, 10).until(lambda d: d.find_element(By.LINK_TEXT, "Overview").is_displayed())
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_records_for_arms_completion_are_its_denominator_marked_with_its_numerator(
+    browser, app_url, synthetic_dir
+):
+    from queries import DataStore
+    from queries.kpis import Filters, Period, kpi_table
+
+    figures = kpi_table(
+        DataStore(synthetic_dir), Period("2021-04", "2022-03"), Filters(force="Dorset"),
+        kpi_ids=["arms_completion_pct"],
+    )  # fmt: skip
+    denominator = int(figures["denominator"].iloc[0])
+    browser.get(app_url + "/managing-risk?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, 0)
+    button = (
+        WebDriverWait(browser, 30)
+        .until(lambda d: d.find_element(By.CSS_SELECTOR, "#chart-trend-arms_completion_pct .chart-toolbar"))
+        .find_element(By.XPATH, ".//button[normalize-space()='Records']")
+    )
+    browser.execute_script("arguments[0].click()", button)
+    caption = WebDriverWait(browser, 30, ignored_exceptions=STALE).until(
+        lambda d: next(
+            (p for p in d.find_elements(By.CSS_SELECTOR, ".modal-body p") if "record" in p.text), None
+        )
+    )
+    assert caption.text.startswith(f"{denominator:,} records: ARMS completion — the rows the KPI counts")
+    headers = WebDriverWait(browser, 20).until(
+        lambda d: [h.text for h in d.find_elements(By.CSS_SELECTOR, ".modal .ag-header-cell-text")] or None
+    )
+    assert "Counts in numerator" in headers
+    # "Every row in scope" widens the same KPI's records to its whole table.
+    browser.execute_script(
+        "arguments[0].click()", browser.find_element(By.CSS_SELECTOR, ".modal input[type='checkbox']")
+    )
+    WebDriverWait(browser, 30, ignored_exceptions=STALE).until(
+        lambda d: any(
+            "every rso_register row" in p.text for p in d.find_elements(By.CSS_SELECTOR, ".modal-body p")
+        )
+    )
+    browser.execute_script("arguments[0].click()", browser.find_element(By.CSS_SELECTOR, ".modal .btn-close"))
+    assert _severe_console_errors(browser) == []

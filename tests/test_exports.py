@@ -376,7 +376,16 @@ def test_records_are_the_rows_the_records_grid_shows(exports, dorset):
     from queries.kpis import kpi_records
     from ui.state import get_store
 
-    rows, total = kpi_records(get_store(), "thrive_completion_pct", dorset.period, dorset.filters)
+    # The grid opens on the KPI's own rows; "every row in scope" is the other choice.
+    everything, _ = kpi_records(
+        get_store(), "thrive_completion_pct", dorset.period, dorset.filters, rows="all"
+    )
+    wide = exports.records_export(
+        AREA, "thrive_completion_pct", "csv", dorset, purpose="Case review", every_row=True
+    )
+    assert wide.rows == len(everything)
+    rows, total = kpi_records(get_store(), "thrive_completion_pct", dorset.period, dorset.filters, rows="kpi")
+    assert "in_numerator" in rows.columns
     made = exports.records_export(AREA, "thrive_completion_pct", "xlsx", dorset, purpose="Case review")
     assert made.filename == "initial_contact_thrive_completion_pct_records_2022-01_2022-03_dorset.xlsx"
     book, about, cells = _read_xlsx(made.body, sheet="Records")

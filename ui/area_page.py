@@ -35,6 +35,7 @@ from queries.kpis import (
 from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
 from ui import distribution_figures
 from ui.callbacks import RECORDS_ROLE, audit_detail, dashboard_callback, user_may
+from ui.downloads import chart_download_menu, records_download_links
 from ui.figure_table import figure_table
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
@@ -264,6 +265,7 @@ def _chart_toolbar(area: str, key: str, kpi_id: str) -> html.Div:
                 if user_may(RECORDS_ROLE)
                 else []
             ),
+            chart_download_menu(area, key),
         ],
         className="chart-toolbar d-flex justify-content-end gap-1",
         role="group",
@@ -335,7 +337,20 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
         dbc.Modal(
             [
                 dbc.ModalHeader(dbc.ModalTitle(id={"type": "records-title", "area": area})),
-                dbc.ModalBody(dcc.Loading(html.Div(id={"type": "records-body", "area": area}))),
+                dbc.ModalBody(
+                    [
+                        # The KPI's own rows by default (its denominator, marked in or out of the
+                        # numerator); every row of its table in scope on request.
+                        dbc.Switch(
+                            id={"type": "records-every-row", "area": area},
+                            label="Every row in scope, not only the rows the KPI counts",
+                            value=False,
+                            className="small mb-2",
+                        ),
+                        dcc.Store(id={"type": "records-kpi", "area": area}),
+                        dcc.Loading(html.Div(id={"type": "records-body", "area": area})),
+                    ]
+                ),
             ],
             id={"type": "records-modal", "area": area},
             size="xl",
@@ -988,29 +1003,48 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         Output({"type": "records-modal", "area": area}, "is_open"),
         Output({"type": "records-title", "area": area}, "children"),
         Output({"type": "records-body", "area": area}, "children"),
+        Output({"type": "records-kpi", "area": area}, "data"),
         Input({"type": "chart-records", "area": area, "chart": ALL, "kpi": ALL}, "n_clicks"),
+        Input({"type": "records-every-row", "area": area}, "value"),
         State(ID_STATE, "data"),
         State(focus_id, "data"),
+        State({"type": "records-kpi", "area": area}, "data"),
         action=f"view records {area}",
         records=True,
-        without_purpose=lambda: (True, "Records", purpose_needed_alert()),
+        without_purpose=lambda: (True, "Records", purpose_needed_alert(), no_update),
         prevent_initial_call=True,
     )
-    def show_records(clicks, state_data, focus_data):
+    def show_records(clicks, every_row, state_data, focus_data, open_kpi):
         trigger = ctx.triggered_id
-        if not isinstance(trigger, dict) or not any(clicks):
+        if isinstance(trigger, dict) and trigger.get("type") == "chart-records":
+            if not any(clicks):
+                raise PreventUpdate
+            kpi_id = trigger["kpi"]
+        elif isinstance(open_kpi, str) and open_kpi in catalog().kpis:
+            kpi_id = open_kpi  # the switch: the same KPI's records, the other way
+        else:
             raise PreventUpdate
         state = require_state(state_data)
         focus = PageFocus.from_data(focus_data)
-        kpi_id = trigger["kpi"]
-        audit_detail(kpi=kpi_id, filters=state.to_search(), focus=focus.words())
-        return True, *records_view(kpi_id, state, focus)
+        audit_detail(kpi=kpi_id, filters=state.to_search(), focus=focus.words(), every_row=bool(every_row))
+        title, body = records_view(kpi_id, state, focus, every_row=bool(every_row))
+        return (
+            True,
+            title,
+            html.Div([records_download_links(area, kpi_id, every_row=bool(every_row)), body]),
+            kpi_id,
+        )
 
     show_records.__name__ = f"show_{area}_records"
 
 
-def records_view(kpi_id: str, state: FilterState, focus: PageFocus) -> tuple[str, object]:
-    """(modal title, body) for the records behind a KPI under the filters and focus."""
+def records_view(
+    kpi_id: str, state: FilterState, focus: PageFocus, *, every_row: bool = False
+) -> tuple[str, object]:
+    """(modal title, body) for the records behind a KPI under the filters and focus.
+
+    The KPI's own rows (what its denominator counts, each marked in or out of the numerator
+    with the value it measures), or with ``every_row`` every row of its table in scope."""
     kpi = catalog().kpis[kpi_id]
     period = focus.period(state)
     group = focus.group if focus.group and can_focus(kpi_id, focus.group) else None
@@ -1027,11 +1061,16 @@ def records_view(kpi_id: str, state: FilterState, focus: PageFocus) -> tuple[str
     )
     scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
     try:
-        rows, total = kpi_records(get_store(), kpi_id, period, state.filters, focus=group)
+        rows, total = kpi_records(
+            get_store(), kpi_id, period, state.filters, focus=group, rows="all" if every_row else "kpi"
+        )
     except DataError as exc:
         return f"Records: {kpi.label}", dbc.Alert(str(exc), color="danger")
     audit_detail(rows=min(total, MAX_ROWS))  # the rows this view disclosed (the grid's cap)
-    what = f"{kpi.label} — {catalog().queries[kpi.query].table} {scope}, {where}"
+    if every_row:
+        what = f"{kpi.label} — every {catalog().queries[kpi.query].table} row {scope}, {where}"
+    else:
+        what = f"{kpi.label} — the rows the KPI counts, {where}"
     return f"Records behind {kpi.label}", records_grid(
         rows, {"type": "records-grid", "kpi": kpi_id}, what=what, total=total
     )

@@ -30,8 +30,8 @@ def chart_href(area: str, key: str, fmt: str) -> str:
     return f"/export/chart/{area}/{key}.{fmt}"
 
 
-def records_href(area: str, kpi_id: str, fmt: str) -> str:
-    return f"/export/records/{area}/{kpi_id}.{fmt}"
+def records_href(area: str, kpi_id: str, fmt: str, *, every_row: bool = False) -> str:
+    return f"/export/records/{area}/{kpi_id}.{fmt}" + ("?rows=all" if every_row else "")
 
 
 def _link(text: str, href: str, title: str, class_name: str) -> html.A:
@@ -64,7 +64,7 @@ def chart_download_menu(area: str, key: str) -> dbc.DropdownMenu | None:
     )
 
 
-def records_download_links(area: str, kpi_id: str) -> html.Div | None:
+def records_download_links(area: str, kpi_id: str, *, every_row: bool = False) -> html.Div | None:
     """Links "Download these records: CSV · Excel" for a records view; None for a user who may not export."""
     if not user_may(EXPORT_ROLE):
         return None
@@ -72,9 +72,11 @@ def records_download_links(area: str, kpi_id: str) -> html.Div | None:
     return html.Div(
         [
             html.Span("Download these records: ", className="me-1"),
-            _link("CSV", records_href(area, kpi_id, "csv"), title, "records-download"),
+            _link("CSV", records_href(area, kpi_id, "csv", every_row=every_row), title, "records-download"),
             html.Span(" · ", **{"aria-hidden": "true"}),
-            _link("Excel", records_href(area, kpi_id, "xlsx"), title, "records-download"),
+            _link(
+                "Excel", records_href(area, kpi_id, "xlsx", every_row=every_row), title, "records-download"
+            ),
         ],
         className="small records-downloads mb-2",
     )
