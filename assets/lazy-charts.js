@@ -36,6 +36,15 @@
     return observer;
   }
 
+  // Printing shows every chart: draw those still waiting before the page is laid out for paper.
+  window.addEventListener("beforeprint", function () {
+    Object.keys(waiting).forEach(function (key) {
+      var pending = waiting[key];
+      delete waiting[key];
+      window.dash_clientside.set_props(pending.id, { figure: pending.figure });
+    });
+  });
+
   // For tests and the benchmark: the charts holding a figure they have not drawn yet.
   window.lazyChartsWaiting = function () { return Object.keys(waiting); };
 

@@ -383,3 +383,24 @@ def test_records_for_arms_completion_are_its_denominator_marked_with_its_numerat
     )
     browser.execute_script("arguments[0].click()", browser.find_element(By.CSS_SELECTOR, ".modal .btn-close"))
     assert _severe_console_errors(browser) == []
+
+
+def test_printing_a_page_gives_a4_landscape_with_the_filters_and_no_controls(browser, app_url):
+    import base64
+    import io
+
+    from pypdf import PdfReader
+
+    browser.get(app_url + "/managing-risk?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, PAGES["/managing-risk"])
+    pdf = browser.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})
+    reader = PdfReader(io.BytesIO(base64.b64decode(pdf["data"])))
+    width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
+    assert (round(width), round(height)) == (842, 595), "A4 landscape in points"
+    first = reader.pages[0].extract_text()
+    assert "Showing Apr 2021 – Mar 2022 · Dorset" in first, "the filters in words at the top"
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for control in ("Sign out", "Reset", "Purpose for records", "Download"):
+        assert control not in text, f"{control!r} is a control, not content"
+    assert "ARMS completion" in text
+    assert len(reader.pages) < 13, "fewer sheets than the browser's default print gave"
