@@ -1391,8 +1391,9 @@ class _YearFiles:
             self._empty.setdefault(table, frame)
             return
         years = pd.DatetimeIndex(frame[TABLES[table].coverage_column]).year.to_numpy()
+        whole = to_arrow(table, frame)  # once per force: converting year by year cost more
         for year in np.unique(years):
-            arrow = to_arrow(table, frame[years == year])
+            arrow = whole.filter(years == year)
             writer = self._writers.get((table, int(year)))
             if writer is None:
                 path = self.folder / table / f"{year}.parquet"
