@@ -49,9 +49,9 @@ BACKLOG_CAPTION = (
 )
 
 
-def layout(**_query):
+def layout(**query):
     return [
-        *area_page.layout(AREA, INTRO, BREAKDOWNS),
+        *area_page.layout(AREA, INTRO, BREAKDOWNS, query=query),
         html.H2("Children missing 3 or more times in 90 days", className="h5 mt-2"),
         records_or_note(html.Div(id=ID_COHORT)),
         html.H2("Distributions", className="h5 mt-3"),

@@ -13,8 +13,8 @@ AREA = "decision_making"
 dash.register_page(__name__, path="/decision-making", name="Decision-making", order=4)
 
 
-def layout(**_query):
-    return area_page.layout(AREA, INTRO, BREAKDOWNS)
+def layout(**query):
+    return area_page.layout(AREA, INTRO, BREAKDOWNS, query=query)
 
 
 area_page.register(AREA, BREAKDOWNS)

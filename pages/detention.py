@@ -37,9 +37,9 @@ AA_DELAY_CAPTION = (
 )
 
 
-def layout(**_query):
+def layout(**query):
     return [
-        *area_page.layout(AREA, INTRO, BREAKDOWNS),
+        *area_page.layout(AREA, INTRO, BREAKDOWNS, query=query),
         html.H2("Distributions", className="h5"),
         dbc.Row(
             area_page.graph_card(

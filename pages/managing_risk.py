@@ -42,9 +42,9 @@ CASELOAD_CAPTION = (
 )
 
 
-def layout(**_query):
+def layout(**query):
     return [
-        *area_page.layout(AREA, INTRO, BREAKDOWNS),
+        *area_page.layout(AREA, INTRO, BREAKDOWNS, query=query),
         html.H2("Distributions", className="h5"),
         dbc.Row(
             [

@@ -404,3 +404,33 @@ def test_printing_a_page_gives_a4_landscape_with_the_filters_and_no_controls(bro
         assert control not in text, f"{control!r} is a control, not content"
     assert "ARMS completion" in text
     assert len(reader.pages) < 13, "fewer sheets than the browser's default print gave"
+
+
+def test_a_copied_link_keeps_the_drill_down(browser, app_url):
+    browser.get(app_url + "/detention?from=2021-04&to=2022-03&force=Dorset")
+    _wait_rendered(browser, PAGES["/detention"])
+    _click_until(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .bars .point path")[0],
+        lambda d: "custody suite" in _banner_text(d),
+    )
+    WebDriverWait(browser, 20).until(lambda d: _query(d).get("group", "").startswith("custody_suite:"))
+    link = browser.current_url
+    assert _query(browser)["force"] == "Dorset"
+    # The link opened afresh (as a colleague would) shows the page narrowed the same way.
+    browser.get(app_url + "/")
+    _wait_rendered(browser, 0)
+    browser.get(link)
+    WebDriverWait(browser, 30, ignored_exceptions=STALE).until(lambda d: "custody suite" in _banner_text(d))
+    suite = _query(browser)["group"].split(":", 1)[1]
+    assert suite in _banner_text(browser)
+    # A new filter selection clears it, from the page and from the address.
+    time.sleep(1)  # let the page settle after the link's drill-down
+    Select(browser.find_element(By.ID, "filter-lpa")).select_by_value("East")
+    WebDriverWait(browser, 30).until(lambda d: "group" not in _query(d) and _query(d).get("lpa") == "East")
+    WebDriverWait(browser, 20, ignored_exceptions=STALE).until(lambda d: _banner_text(d) == "")
+    # A link's drill-down that does not hold is dropped, never an error.
+    browser.get(app_url + "/detention?from=2021-04&to=2022-03&force=Dorset&month=2099-13&group=nope:x")
+    _wait_rendered(browser, PAGES["/detention"])
+    assert _banner_text(browser) == ""
+    assert _severe_console_errors(browser) == []

@@ -10,7 +10,8 @@ to it (a page focus, on top of the shared filter bar).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -34,10 +35,10 @@ from queries.kpis import (
 )
 from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
 from ui import distribution_figures
-from ui.callbacks import RECORDS_ROLE, audit_detail, dashboard_callback, user_may
+from ui.callbacks import RECORDS_ROLE, InputError, audit_detail, dashboard_callback, user_may
 from ui.downloads import chart_download_menu, records_download_links
 from ui.figure_table import figure_table
-from ui.filters import ID_STATE, FilterState, require_state
+from ui.filters import ID_STATE, ID_URL, FilterState, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
 from ui.lazy_graph import figure_input, figure_output, lazy_graph
 from ui.lazy_graph import register as register_lazy_graphs
@@ -297,7 +298,9 @@ def _graph_card(area: str, graph_id: dict, key: str, kpi_id: str, *, with_spc: b
     return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=6, className="mb-3", id=f"chart-{key}")
 
 
-def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> list:
+def layout(
+    area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = (), *, query: dict | None = None
+) -> list:
     """Heading, the card row, the breakdowns and the trend grid of an area (no data is read here).
 
     Args:
@@ -322,7 +325,8 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
         for kpi_id in area_kpis(area)
     ]
     return [
-        dcc.Store(id={"type": "area-focus", "area": area}, data=None),
+        # A link's drill-down (month=, group=) opens the page narrowed, as it was when copied.
+        dcc.Store(id={"type": "area-focus", "area": area}, data=_initial_focus(query)),
         html.H1(catalog().areas[area], className="h3"),
         html.P(
             [intro, " Click a month or a bar to narrow the page to it."],
@@ -358,6 +362,11 @@ def layout(area: str, intro: str, breakdowns: tuple[tuple[str, str], ...] = ()) 
             is_open=False,
         ),
     ]
+
+
+def _initial_focus(query: dict | None) -> dict | None:
+    focus = PageFocus.from_query(query)
+    return None if focus.is_empty() else asdict(focus)
 
 
 # --- A page's own charts (distributions): the same card, and the same words for a focus.
@@ -437,6 +446,22 @@ def toggle_page_graph_table(n_clicks, figure, is_open):
 
 
 register_lazy_graphs()
+
+
+@dashboard_callback(
+    Output(ID_URL, "search", allow_duplicate=True),
+    Input({"type": "area-focus", "area": ALL}, "data"),
+    State(ID_STATE, "data"),
+    action="drill down in the address",
+    prevent_initial_call=True,
+)
+def focus_to_url(focus_data, state_data):
+    """The page's drill-down in its address, so that a copied link opens the page narrowed the same way.
+
+    One callback for every area (ALL): the address is the shell's, the focus is the page's."""
+    if not focus_data or not isinstance(focus_data, list):
+        raise PreventUpdate
+    return drill_search(require_state(state_data).to_search(), PageFocus.from_data(focus_data[0]))
 
 
 def group_focus_note(focus: PageFocus, params: dict | None) -> str | None:
@@ -561,10 +586,54 @@ class PageFocus:
     month: str | None = None
     column: str | None = None
     value: str | None = None
+    # The filter selection the focus was made under ("?from=…"): a new selection clears it.
+    # None for a focus read from a link, which takes the selection the page resolves.
+    search: str | None = None
 
     @classmethod
     def from_data(cls, data) -> PageFocus:
-        return cls(**data) if data else cls()
+        if not data:
+            return cls()
+        if not isinstance(data, dict):
+            raise InputError("the drill-down must be an object")
+        values = {name: data.get(name) for name in ("month", "column", "value", "search")}
+        if not all(v is None or isinstance(v, str) for v in values.values()):
+            raise InputError("the drill-down's values must be text")
+        return cls(**values)
+
+    @classmethod
+    def from_query(cls, query: dict | None) -> PageFocus:
+        """The drill-down a link carries (``month=YYYY-MM``, ``group=<column>:<value>``).
+
+        Bad parts are dropped. ``search`` is the link's filter part, as :meth:`FilterState.to_search`
+        writes it: the drill-down holds while the page's selection is that one."""
+        query = query or {}
+        month = query.get("month")
+        try:
+            month = Period(month, month).start_month if isinstance(month, str) else None
+        except PeriodError:
+            month = None
+        column, value = None, None
+        group = query.get("group")
+        if isinstance(group, str) and ":" in group:
+            column, _, value = group.partition(":")
+            if column not in BREAKDOWN_WORDS or not value or len(value) > MAX_GROUP_CHARS:
+                column, value = None, None
+        filters = [
+            (key, query[key])
+            for key in ("from", "to", "force", "lpa", "local_authority")
+            if isinstance(query.get(key), str) and query[key]
+        ]
+        return cls(month, column, value, "?" + urlencode(filters))
+
+    def to_query(self) -> list[tuple[str, str]]:
+        """The drill-down's part of a link (see :meth:`from_query`)."""
+        pairs = []
+        if self.month:
+            pairs.append(("month", self.month))
+        if self.group:
+            pairs.append(("group", f"{self.column}:{self.value}"))
+        return pairs
 
     @property
     def group(self) -> Focus | None:
@@ -585,6 +654,15 @@ class PageFocus:
         return " · ".join(parts)
 
 
+MAX_GROUP_CHARS = 120
+
+
+def drill_search(state_search: str, focus: PageFocus) -> str:
+    """The page's query string: the filter selection, then the drill-down (so a copied link keeps it)."""
+    pairs = focus.to_query()
+    return state_search + ("&" + urlencode(pairs) if pairs else "")
+
+
 def click_to_focus(click: dict | None, column: str | None, current: PageFocus) -> PageFocus:
     """The focus after a click on a trend point (``column`` None) or a breakdown bar."""
     if not click or not click.get("points"):
@@ -596,11 +674,11 @@ def click_to_focus(click: dict | None, column: str | None, current: PageFocus) -
             Period(month, month)
         except PeriodError:
             return current
-        return PageFocus(month, current.column, current.value)
+        return PageFocus(month, current.column, current.value, current.search)
     value = point.get("y")
     if value is None:
         return current
-    return PageFocus(current.month, column, str(value))
+    return PageFocus(current.month, column, str(value), current.search)
 
 
 def focus_banner(area: str) -> dbc.Alert:
@@ -917,18 +995,28 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         action=f"drill down {area}",
         prevent_initial_call=True,
     )
-    def narrow(_trend_clicks, _bar_clicks, _clear, _state, focus_data):
+    def narrow(_trend_clicks, _bar_clicks, _clear, state_data, focus_data):
         trigger = ctx.triggered_id
-        if trigger == ID_STATE or (isinstance(trigger, dict) and trigger.get("type") == "area-focus-clear"):
-            # A new filter selection starts unfocused: a group may not exist in it.
-            return None if focus_data else no_update
         current = PageFocus.from_data(focus_data)
+        search = require_state(state_data).to_search()
+        if trigger == ID_STATE:
+            if current.is_empty() or current.search == search:
+                raise PreventUpdate
+            if current.search is None:
+                # A link's drill-down: it holds under the selection the page resolved from the link.
+                return asdict(replace(current, search=search))
+            # A new filter selection starts unfocused: a group may not exist in it.
+            return None
+        if isinstance(trigger, dict) and trigger.get("type") == "area-focus-clear":
+            return None
         click = ctx.triggered[0]["value"] if ctx.triggered else None
         if isinstance(trigger, dict) and trigger.get("type") == "area-trend":
-            return asdict(click_to_focus(click, None, current))
-        if isinstance(trigger, dict) and trigger.get("type") == "area-breakdown":
-            return asdict(click_to_focus(click, breakdowns[trigger["index"]][1], current))
-        return no_update
+            focus = click_to_focus(click, None, current)
+        elif isinstance(trigger, dict) and trigger.get("type") == "area-breakdown":
+            focus = click_to_focus(click, breakdowns[trigger["index"]][1], current)
+        else:
+            raise PreventUpdate
+        return asdict(replace(focus, search=search))
 
     narrow.__name__ = f"narrow_{area}"
 

@@ -396,6 +396,10 @@ def update_filters(search, period_from, period_to, force, lpa, local_authority, 
         f" (to end of {month_label(last)})"
     )
     data = state.to_dict()
+    if data == current:
+        # The same selection (a drill-down written to the URL, a control set to its value):
+        # the pages need not run again.
+        data = no_update
     return (
         search_out,
         state.period_from,

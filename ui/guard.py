@@ -56,7 +56,12 @@ def _matches(declared: str | dict, sent: object) -> bool:
 def _check_item(item: object, declared: str | dict, prop: str, where: str) -> None:
     if not isinstance(item, Mapping):
         raise EnvelopeError(f"{where} is not an object")
-    if item.get("property") != prop:
+    sent_prop = item.get("property")
+    # An output declared with allow_duplicate is sent as "<prop>@<hash>"; the hash is part of the
+    # callback's key, which the body's "output" has already matched exactly.
+    if isinstance(sent_prop, str) and "@" in sent_prop:
+        sent_prop = sent_prop.split("@", 1)[0]
+    if sent_prop != prop:
         raise EnvelopeError(f"{where} has property {item.get('property')!r}, not {prop!r}")
     if not _matches(declared, item.get("id")):
         raise EnvelopeError(f"{where} names a component the callback does not read")
