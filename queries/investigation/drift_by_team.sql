@@ -34,14 +34,17 @@ open_at_end as (
 ),
 -- The reviews the join below can match, not the whole table. The band needs
 -- each investigation's last review however old (never reviewed vs over 90
--- days), so there is no start date; but only reviews before $period_end with
--- a crime_id between the open investigations' least and greatest can match,
--- whatever the review's force (and DuckDB then skips later years' files, and
--- other forces' row groups where ids cluster by force, as generated ones do).
+-- days), so there is no start date; but only reviews before $period_end can
+-- match, and under a force filter only those with a crime_id between the open
+-- investigations' least and greatest, whatever the review's force (DuckDB
+-- then skips later years' files, and other forces' row groups where ids
+-- cluster by force, as generated ones do).
 reviews_before_end as (
     select crime_id, reviewed_at from investigation_reviews
     where reviewed_at < $period_end
-      and crime_id between (select min(crime_id) from open_at_end) and (select max(crime_id) from open_at_end)
+      and ($force is null
+        or crime_id between (select min(crime_id) from open_at_end)
+            and (select max(crime_id) from open_at_end))
 ),
 last_review as (
     select o.crime_id, o.team, max(r.reviewed_at) as last_reviewed_at

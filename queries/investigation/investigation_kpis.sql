@@ -72,16 +72,18 @@ open_rows as (
 -- was most of this query's time at national scale): those in some window's
 -- 28 days, from 28 days before the earliest window end to the latest window
 -- end (for whole months never before period_start: no window ends sooner
--- than a month after it, and no month is shorter than 28 days); and with a
--- crime_id between the open investigations' least and greatest, which keeps
--- every review the join can match whatever the review's force and lets
--- DuckDB skip row groups of other forces' crimes (generated ids and files
--- cluster by force; where a real extract does not, nothing is skipped).
+-- than a month after it, and no month is shorter than 28 days); and, under a
+-- force filter, with a crime_id between the open investigations' least and
+-- greatest, which keeps every review the join can match whatever the
+-- review's force and lets DuckDB skip row groups of other forces' crimes
+-- (generated ids and files cluster by force; where a real extract does not,
+-- nothing is skipped; with no force filter the span would be all crimes).
 reviews_in_period as (
     select crime_id, reviewed_at from investigation_reviews
     where reviewed_at >= (select min(window_end) - interval 28 day from frame)
       and reviewed_at < (select max(window_end) from frame)
-      and crime_id between (select min(crime_id) from open_rows) and (select max(crime_id) from open_rows)
+      and ($force is null
+        or crime_id between (select min(crime_id) from open_rows) and (select max(crime_id) from open_rows))
 ),
 recently_reviewed as (
     select distinct o.window_start, o.crime_id
