@@ -446,6 +446,7 @@ def peer_bar(
     unit: str,
     selected: str,
     national: float | None = None,
+    national_label: str = "All forces",
     target: float | None = None,
     direction: str = "neutral",
 ) -> go.Figure:
@@ -455,6 +456,8 @@ def peer_bar(
         by_force: columns ``group`` (force), ``value``, ``denominator``.
         selected: the force the filter bar shows, drawn in the contrast colour.
         national: the figure over all forces' rows, drawn as a dotted line.
+        national_label: what that line is ("All forces"; "Average force" for a count, whose sum
+            over forces would dwarf every bar).
         direction: "higher" or "lower" is better ranks best at the top; "neutral" ranks by value.
     """
     rows = by_force[[_is_number(v) for v in by_force["value"]]] if not by_force.empty else by_force
@@ -479,7 +482,7 @@ def peer_bar(
         fig.add_vline(
             x=national,
             line={"dash": "dot", "color": TEXT, "width": 1.5},
-            annotation_text=f"All forces {national:,.1f}{'%' if unit == 'pct' else ''}",
+            annotation_text=f"{national_label} {national:,.1f}{'%' if unit == 'pct' else ''}",
             annotation_position="bottom right",
         )
     if target is not None:

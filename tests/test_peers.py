@@ -82,3 +82,40 @@ def test_rank_figure_puts_rank_one_at_the_top_and_has_an_empty_state():
     assert list(fig.layout.yaxis.range) == [3.5, 0.5]
     empty = figures.peer_rank_figure(ranks.assign(rank=None), title="t", forces=3)
     assert figures.EMPTY_MESSAGE in empty.layout.annotations[0].text
+
+
+def test_a_count_is_compared_with_the_average_force_not_the_sum(three_forces, as_user):
+    """A count summed over forces dwarfs every bar ("All forces 506" beside bars of at most 115):
+    the line is the average force, and says so; a percentage keeps the all-forces figure."""
+    import app  # noqa: F401  (the pages and their store)
+    from ui import area_page
+    from ui.filters import FilterState
+
+    state = FilterState("2021-04", "2022-03", "Dorset", None, None)
+    with as_user("admin"), _store_on(three_forces):
+        bar, _rank = area_page.peer_figures("missing_episodes", state)
+        by_force = kpi_breakdown(
+            DataStore(three_forces), "missing_episodes", "force", state.period, Filters()
+        )
+        (line,) = [a for a in bar.layout.annotations if "force" in a.text.lower()]
+        assert line.text == f"Average force {by_force['value'].astype(float).mean():,.1f}"
+        pct_bar, _ = area_page.peer_figures("thrive_completion_pct", state)
+        assert any(a.text.startswith("All forces") for a in pct_bar.layout.annotations)
+
+
+def _store_on(data_dir):
+    """The app's store pointed at ``data_dir`` for the block, then back to what it was."""
+    import contextlib
+
+    from ui import state as app_state
+
+    @contextlib.contextmanager
+    def swapped():
+        before = app_state._store
+        app_state.configure(data_dir)
+        try:
+            yield
+        finally:
+            app_state._store = before
+
+    return swapped()

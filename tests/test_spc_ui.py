@@ -734,3 +734,13 @@ def test_definition_text(area_page):
     assert terms["KPI id"] == THRIVE
     assert terms["Period"]
     assert "None set" in _terms(area_page.definition_text("incidents"))["Target"]
+
+
+def test_numbers_table_shows_a_ratio_denominator_as_used(area_page):
+    frame = pd.DataFrame(
+        {"group": ["East"], "value": [757 / 15.1], "numerator": [757.0], "denominator": [15.1]}
+    )
+    table = area_page.numbers_table(frame, first="group", first_label="Team", unit="ratio")
+    _head, body = table.children
+    cells = [cell.children for cell in body.children[0].children]
+    assert cells == ["East", "50.1", "757", "15.1"]

@@ -546,7 +546,13 @@ def peer_figures(kpi_id: str, state: FilterState):
     by_force = kpi_breakdown(store, kpi_id, "force", state.period, everyone)
     if by_force["group"].nunique() < 2:
         return None
-    national = kpi_table(store, state.period, everyone, kpi_ids=[kpi_id])["value"].iloc[0]
+    if kpi.unit == "count":
+        # A count over all forces is their sum, many times any one force's bar: compare with the
+        # average force instead (issue 11).
+        national, national_label = by_force["value"].astype(float).mean(), "Average force"
+    else:
+        national = kpi_table(store, state.period, everyone, kpi_ids=[kpi_id])["value"].iloc[0]
+        national_label = "All forces"
     direction = store.settings.direction(kpi_id)
     target = store.settings.targets.get(kpi_id)
     period = period_label(state.period_from, state.period_to)
@@ -557,6 +563,7 @@ def peer_figures(kpi_id: str, state: FilterState):
         unit=kpi.unit,
         selected=state.force,
         national=national,
+        national_label=national_label,
         target=target.target if target else None,
         direction=direction,
     )
@@ -728,7 +735,13 @@ def numbers_table(frame: pd.DataFrame, *, first: str, first_label: str, unit: st
         if has_numerator:
             cells.append(html.Td(format_value(row.numerator, "count"), className="text-end"))
         if has_denominator:
-            cells.append(html.Td(format_value(row.denominator, "count"), className="text-end"))
+            # A ratio's denominator is FTE: shown as used (757 / 15.1 = 50.1, not "15").
+            shown = (
+                f"{row.denominator:,.1f}"
+                if unit == "ratio" and pd.notna(row.denominator)
+                else format_value(row.denominator, "count")
+            )
+            cells.append(html.Td(shown, className="text-end"))
         rows.append(html.Tr(cells))
     return dbc.Table(
         [html.Thead(html.Tr(header)), html.Tbody(rows)],
