@@ -50,11 +50,12 @@ from werkzeug.exceptions import (
     Unauthorized,
 )
 
-from auth import audit, role_allows
-from auth.web import client_address, current_principal
+from auth import role_allows
+from auth.web import current_principal
 from exports.cells import inert_cell
 from exports.disclosure import NOTE as DISCLOSURE_NOTE
 from exports.disclosure import control_count, control_row
+from ui.callbacks import record_action
 
 log = logging.getLogger("audit")
 # kaleido and its browser driver log every tab at INFO: the app's log is for people.
@@ -642,17 +643,7 @@ def _audited(action: str, build: Callable[[dict, dict], Response]) -> Response:
     finally:
         if error is not None:
             detail["reason"] = error.description
-        audit.record(
-            action,
-            outcome=outcome,
-            user=principal.name if principal else None,
-            role=principal.role if principal else None,
-            force=principal.force if principal else None,
-            client=client_address(),
-            duration_ms=(time.perf_counter() - started) * 1000,
-            detail=detail or None,
-            **row,
-        )
+        record_action(principal, action, outcome, (time.perf_counter() - started) * 1000, detail, **row)
     raise error
 
 

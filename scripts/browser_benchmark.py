@@ -17,6 +17,7 @@ per page: the median and worst of the repeats, and the longest main-thread task 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -144,6 +145,33 @@ def _time_page(driver, url: str, timeout: float = 120) -> tuple[float, float]:
     return usable, float(driver.execute_script("return window.__longest || 0") or 0)
 
 
+@contextlib.contextmanager
+def signed_in_app(data: str | None, port: int):
+    """The app on ``data`` (generated default data when None) and a Chromium signed in to it:
+    yields (driver, base URL, data folder); stops both and removes what it made on exit."""
+    work = Path(tempfile.mkdtemp(prefix="cpd-browser-"))
+    if data:
+        data_dir = Path(data)
+    else:
+        from data.generate import generate
+
+        data_dir = work / "extracts"
+        generate(data_dir)
+    instance = work / "instance"
+    instance.mkdir()
+    process = _start_app(data_dir, instance, port)
+    driver = _browser()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _sign_in(driver, base)
+        yield driver, base, data_dir
+    finally:
+        driver.quit()
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="an existing data folder (default: generate the default one)")
@@ -152,21 +180,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8093)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="cpd-browser-bench-"))
-    if args.data:
-        data_dir = Path(args.data)
-    else:
-        from data.generate import generate
-
-        data_dir = work / "extracts"
-        generate(data_dir)
-    instance = work / "instance"
-    instance.mkdir()
-    process = _start_app(data_dir, instance, args.port)
-    driver = _browser()
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        _sign_in(driver, base)
+    with signed_in_app(args.data, args.port) as (driver, base, data_dir):
         print(
             f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"{platform.platform()}; browser: {driver.capabilities.get('browserVersion')}"
@@ -180,11 +194,6 @@ def main() -> int:
                 samples.append(usable)
                 longest = max(longest, task)
             print(f"{path:24} {statistics.median(samples):13.2f} {max(samples):8.2f} {longest:16.0f}")
-    finally:
-        driver.quit()
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -10,9 +10,7 @@ page (what a reader sees before scrolling) into ``--out``.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,24 +30,9 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="cpd-shots-"))
-    if args.data:
-        data_dir = Path(args.data)
-    else:
-        from data.generate import generate
-
-        data_dir = work / "extracts"
-        generate(data_dir)
-    instance = work / "instance"
-    instance.mkdir()
-    process = bench._start_app(data_dir, instance, args.port)
-    driver = bench._browser()
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        bench._sign_in(driver, base)
+    with bench.signed_in_app(args.data, args.port) as (driver, base, _data_dir):
         for width, height in SIZES:
-            driver.set_window_size(width, height)
-            # The window's outer size includes no chrome in headless mode; set the viewport exactly.
+            # Headless Chromium has no window chrome: set the viewport exactly.
             driver.execute_cdp_cmd(
                 "Emulation.setDeviceMetricsOverride",
                 {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
@@ -60,11 +43,6 @@ def main() -> int:
                 name = (path.strip("/") or "overview").replace("/", "-")
                 driver.save_screenshot(str(out / f"{name}-{width}x{height}.png"))
                 print(out / f"{name}-{width}x{height}.png")
-    finally:
-        driver.quit()
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -108,6 +108,13 @@ def _write(principal: Principal | None, action: str, outcome: str, started: floa
         duration,
         "".join(f" {key}={value!r}" for key, value in {**columns, **details}.items()),
     )
+    record_action(principal, action, outcome, duration, details, **columns)
+
+
+def record_action(
+    principal: Principal | None, action: str, outcome: str, duration_ms: float, detail: dict, **columns
+) -> None:
+    """One audit row for what ``principal`` did, from this request's client (callbacks and exports)."""
     audit.record(
         action,
         outcome=outcome,
@@ -115,8 +122,8 @@ def _write(principal: Principal | None, action: str, outcome: str, started: floa
         role=principal.role if principal else None,
         force=principal.force if principal else None,
         client=client_address(),
-        duration_ms=duration,
-        detail=details or None,
+        duration_ms=duration_ms,
+        detail=detail or None,
         **columns,
     )
 
