@@ -454,10 +454,12 @@ def test_without_disclosure_control_the_same_figures_are_shown_as_recorded(contr
             ("--data", "{data}", "--month", "2023-03", "--lpa", "Nowhere"),
             "LPA “Nowhere” is not in Dorset's data",
         ),
+        (("--data", "{two_forces}", "--month", "2022-03"), "holds 2 forces (Dorset, Wiltshire): name one"),
     ],
 )
-def test_the_command_refuses_with_a_sentence_and_exit_code_2(args, says, synthetic_dir, tmp_path):
-    filled = [a.format(missing=tmp_path / "no-such-folder", data=synthetic_dir) for a in args]
+def test_the_command_refuses_with_a_sentence_and_exit_code_2(args, says, synthetic_dir, small_dir, tmp_path):
+    folders = {"missing": tmp_path / "no-such-folder", "data": synthetic_dir, "two_forces": small_dir}
+    filled = [a.format(**folders) for a in args]
     out = tmp_path / "out"
     done = run_cli(*filled, "--out", str(out), instance=tmp_path / "instance", timeout=120)
     assert done.returncode == 2, done.stderr
