@@ -490,6 +490,7 @@ def plan_pack(
 
     store = _app_store(store)
     selection = select(store, month, filters, period_from=period_from)
+    version = store.version
     state, settings = selection.state, store.settings
     numbers = Numbers(disclosure)
     history = kpi_history(store, selection.period, selection.filters, list(KPI_IDS))
@@ -509,7 +510,6 @@ def plan_pack(
         where_words(state.force, state.lpa, state.local_authority),
     )
     found = _exceptions(facts)
-    version = store.version
     day, _tables = as_of(store, state, tuple(_contract_tables()))
     pages: list[Page] = []
     briefing = sort_exceptions(found, results, selection.month)
@@ -530,6 +530,8 @@ def plan_pack(
         disclosure=disclosure,
         made_at=datetime.now(UTC),
     )
+    if store.version != version:  # a load landed mid-way: the pages would mix two versions of the data
+        raise PackError("The data changed while the pack was being built (a load): build it again.")
     plan.pages.insert(0, _title_page(plan, facts, user))
     _contents(plan)
     return plan
