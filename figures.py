@@ -26,6 +26,7 @@ TEXT = "#212529"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 EMPTY_MESSAGE = "No data for this selection"
 SMALL_DENOMINATOR = 10
+SMALL_N_UNITS = ("pct", "min", "days")  # the units whose figure rests on its denominator's cases
 
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
@@ -154,7 +155,9 @@ def trend_figure(
     months = pd.to_datetime(series["month"], format="%Y-%m")
     values = [v if _is_number(v) else None for v in series["value"]]
     denominators = list(series["denominator"])
-    small = [unit == "pct" and _is_number(d) and d < SMALL_DENOMINATOR for d in denominators]
+    # A percentage or a median (minutes, days) over fewer than 10 cases is drawn hollow: both
+    # swing on one or two records (issue 11).
+    small = [unit in SMALL_N_UNITS and _is_number(d) and d < SMALL_DENOMINATOR for d in denominators]
     hover = [
         (f"n = {d:,.0f}" + (" (under 10: read with care)" if s else "")) if _is_number(d) else ""
         for d, s in zip(denominators, small, strict=True)

@@ -45,6 +45,7 @@ import pandas as pd
 from data.settings import STATUS_NEAR, STATUS_NONE, STATUS_OFF, STATUS_ON
 from exports.disclosure import NOTE as DISCLOSURE_NOTE
 from exports.disclosure import SUPPRESSED_COUNT, WITHHELD, control_count, control_value
+from figures import SMALL_DENOMINATOR, SMALL_N_UNITS  # a hollow point: fewer cases than this, these units
 from queries import DataStore, spc
 from queries.kpis import KPI_IDS, Filters, Period, PeriodError, add_months, catalog, kpi_table, parse_month
 from queries.summary import (
@@ -64,7 +65,6 @@ DISCLOSURE_OFF = (
     "Not applied: counts and percentages are as recorded, so this pack is for use inside the force "
     "only. Build it with disclosure control for a copy that may leave the force."
 )
-SMALL_DENOMINATOR = 10  # the pages draw a point hollow below this many cases (figures.SMALL_DENOMINATOR)
 
 SECTION_TITLE = "Title"
 SECTION_EXCEPTIONS = "This month's exceptions"
@@ -855,7 +855,7 @@ def _trend_pages(facts: _Facts, found: list[KpiException], user: str | None) -> 
                 for m, h in zip(months, hidden, strict=True)
             )
             small = tuple(
-                kpi.unit == "pct" and _optional(d) is not None and float(d) < SMALL_DENOMINATOR
+                kpi.unit in SMALL_N_UNITS and _optional(d) is not None and float(d) < SMALL_DENOMINATOR
                 for d in table["denominator"]
             )
             row = facts.summary.set_index("kpi_id").loc[kpi_id]

@@ -36,6 +36,13 @@ def test_small_denominators_are_hollow_and_say_n():
     assert "n = 6" in fig.data[0].customdata[0]
 
 
+def test_a_median_over_few_cases_is_hollow_too_but_a_count_never():
+    median = figures.trend_figure(_series([45.0, 80.0], [7, 40]), title="t", unit="min")
+    assert list(median.data[0].marker.color) == ["white", figures.ACCENT]
+    count = figures.trend_figure(_series([3.0, 80.0], [3, 40]), title="t", unit="count")
+    assert "white" not in list(count.data[0].marker.color)
+
+
 def test_trend_empty_states():
     assert _has_empty_message(figures.trend_figure(_series([]), title="t", unit="pct"))
     assert _has_empty_message(figures.trend_figure(_series([None, None]), title="t", unit="pct"))

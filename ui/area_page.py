@@ -794,7 +794,7 @@ def _trend_outputs(
             notes.insert(0, f"{BREAKDOWN_WORDS.get(focus.column, focus.column)} {focus.value} only")
         elif focus.group:
             notes.insert(0, _focus_note(kpi_id, focus))
-        if kpi.unit == "pct" and any(
+        if kpi.unit in figures.SMALL_N_UNITS and any(
             d is not None and d < figures.SMALL_DENOMINATOR for d in rows["denominator"] if not pd.isna(d)
         ):
             notes.append(
