@@ -11,10 +11,14 @@ test watches it do so in Chromium.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
-import threading
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -508,10 +512,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def grid_page():
     """A one-grid Dash app (the records grid alone) served in a thread, and headless Chromium on it."""
-    from dash import Dash
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from werkzeug.serving import make_server
 
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not chromedriver:
@@ -520,11 +522,36 @@ def grid_page():
     frame = pd.concat([frame, frame.assign(detention_id=["D3", "D4"], arrived_at=pd.to_datetime(
         ["2021-12-25 08:30:00", "2022-11-02 23:59:00"]))], ignore_index=True)  # fmt: skip
     frame.attrs = _frame().attrs
-    app = Dash(__name__, assets_folder=str(Path(__file__).parent / "no-assets"))
-    app.layout = records_grid(frame, "records-test-grid", what="test records", total=len(frame))
-    server = make_server("127.0.0.1", _free_port(), app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    # In a process of its own: a Dash app made in this one would take on the callbacks that
+    # the dashboard's pages registered globally (imported by other tests), for components it lacks.
+    folder = Path(tempfile.mkdtemp(prefix="grid-page-"))
+    frame.to_parquet(folder / "frame.parquet")
+    (folder / "words.json").write_text(json.dumps(frame.attrs["column_words"]))
+    port = _free_port()
+    script = (
+        "import json, sys, pandas as pd\n"
+        "from dash import Dash\n"
+        "from ui.records import records_grid\n"
+        "folder, port = sys.argv[1], int(sys.argv[2])\n"
+        "frame = pd.read_parquet(folder + '/frame.parquet')\n"
+        "frame.attrs['column_words'] = json.load(open(folder + '/words.json'))\n"
+        "app = Dash(__name__, assets_folder=folder + '/no-assets')\n"
+        "app.layout = records_grid(frame, 'records-test-grid', what='test records', total=len(frame))\n"
+        "app.run(host='127.0.0.1', port=port, debug=False)\n"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder), str(port)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.2)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (
@@ -537,11 +564,12 @@ def grid_page():
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.get(f"http://127.0.0.1:{server.port}/")
+    driver.get(f"http://127.0.0.1:{port}/")
     yield driver
     driver.quit()
-    server.shutdown()
-    thread.join(timeout=5)
+    server.terminate()
+    server.wait(timeout=10)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.browser
