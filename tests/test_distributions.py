@@ -581,7 +581,6 @@ def test_excerpt_short_text_null_and_no_match():
 
 
 def test_language_table_marks_the_phrase():
-    from dash import html
 
     import app  # noqa: F401  (pages register only once the app exists)
     from pages import assessment_and_help as page
