@@ -252,10 +252,9 @@ def browser_sign_in(driver, base_url: str, name: str, password: str = PASSWORD) 
     )
 
 
-@pytest.fixture(scope="session")
-def browser(app_url):
-    """Headless Debian Chromium through chromedriver, signed in as an administrator (who may see
-    everything the pages offer), with the console log readable."""
+def headless_chromium():
+    """Debian's Chromium through chromedriver, headless, 1440×900, its console log readable.
+    No test downloads a browser: without Debian's packages the test fails and says so."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -278,7 +277,14 @@ def browser(app_url):
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    return webdriver.Chrome(service=Service(chromedriver), options=options)
+
+
+@pytest.fixture(scope="session")
+def browser(app_url):
+    """Headless Debian Chromium through chromedriver, signed in as an administrator (who may see
+    everything the pages offer), with the console log readable."""
+    driver = headless_chromium()
     driver.set_page_load_timeout(60)
     browser_sign_in(driver, app_url, "admin-user")
     yield driver

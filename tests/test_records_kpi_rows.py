@@ -511,13 +511,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def grid_page():
-    """A one-grid Dash app (the records grid alone) served in a thread, and headless Chromium on it."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    """A one-grid Dash app (the records grid alone) served by its own process, and headless Chromium on it."""
+    from conftest import headless_chromium
 
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not chromedriver:
-        pytest.fail("browser tests need Debian's chromium and chromium-driver (see scripts/test.sh)")
     frame = _frame()
     frame = pd.concat([frame, frame.assign(detention_id=["D3", "D4"], arrived_at=pd.to_datetime(
         ["2021-12-25 08:30:00", "2022-11-02 23:59:00"]))], ignore_index=True)  # fmt: skip
@@ -552,18 +548,7 @@ def grid_page():
                 break
         except OSError:
             time.sleep(0.2)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1440,900",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver = headless_chromium()
     driver.get(f"http://127.0.0.1:{port}/")
     yield driver
     driver.quit()
