@@ -650,7 +650,7 @@ def mover_words(facts: _Facts, kpi_id: str) -> str:
     """'Moved most by LPA East (32.0% → 34.5% this month).', under the rule; "" when none."""
     from queries.briefing import largest_mover, months_ending
     from queries.kpis import kpi_breakdown
-    from ui.area_page import BREAKDOWN_WORDS
+    from ui.area_page import mover_sentence
 
     selection, numbers = facts.selection, facts.numbers
     mover = largest_mover(facts.store, kpi_id, selection.month, selection.filters)
@@ -663,8 +663,7 @@ def mover_words(facts: _Facts, kpi_id: str) -> str:
         rows = frame[frame["group"].astype(str) == mover.group]
         denominator = rows["denominator"].iloc[0] if not rows.empty else None
         shown.append(numbers.value(value, denominator, unit))
-    column = BREAKDOWN_WORDS.get(mover.column, mover.column)
-    return f"Moved most by {column} {mover.group} ({shown[0]} → {shown[1]} this month)."
+    return mover_sentence(mover.column, mover.group, shown[0], shown[1])
 
 
 def _exception_pages(facts: _Facts, briefing) -> list[Page]:

@@ -56,6 +56,7 @@ from exports.cells import inert_cell
 from exports.disclosure import NOTE as DISCLOSURE_NOTE
 from exports.disclosure import control_count, control_row
 from ui.callbacks import record_action
+from ui.records import records_scope
 
 log = logging.getLogger("audit")
 # kaleido and its browser driver log every tab at INFO: the app's log is for people.
@@ -736,12 +737,10 @@ def records_export(
         get_store(), kpi_id, state.period, state.filters, rows="all" if every_row else "kpi"
     )
     kpi = catalog().kpis[kpi_id]
-    scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
-    table_name = catalog().queries[kpi.query].table
     shown = f"{len(records):,} of {total:,}"
     if len(records) < total:
         shown += f" (the first {len(records):,}: narrow the filters or the months for the rest)"
-    which = f"every {table_name.replace('_', ' ')} row {scope}" if every_row else "the rows the KPI counts"
+    which = records_scope(kpi_id, every_row=every_row)
     title = (
         f"Records behind {kpi.label}: {which}, "
         f"{where_words(state.force, state.lpa, state.local_authority)}, "

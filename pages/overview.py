@@ -31,7 +31,7 @@ from queries.summary import (
     kpis_with_target,
     load_recommendations,
 )
-from ui.area_page import AREA_PATHS, BREAKDOWN_WORDS, GRAPH_CONFIG, chart_title, status_badge
+from ui.area_page import AREA_PATHS, GRAPH_CONFIG, chart_title, mover_sentence, status_badge
 from ui.callbacks import audit_detail, dashboard_callback
 from ui.filters import ID_STATE, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
@@ -244,10 +244,8 @@ def mover_words(mover: Mover | None, unit: str) -> str | None:
     """'Moved most by LPA East (32 → 34)', naming where the change came from."""
     if mover is None:
         return None
-    column = BREAKDOWN_WORDS.get(mover.column, mover.column)
-    return (
-        f"Moved most by {column} {mover.group} "
-        f"({format_value(mover.before, unit)} → {format_value(mover.after, unit)} this month)."
+    return mover_sentence(
+        mover.column, mover.group, format_value(mover.before, unit), format_value(mover.after, unit)
     )
 
 

@@ -16,12 +16,13 @@ share one answer):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
 from data.settings import STATUS_NONE, STATUS_OFF, STATUS_ON
 from queries import DataStore
-from queries.kpis import Filters, Period, catalog, kpi_breakdown
+from queries.kpis import Filters, Period, add_months, catalog, kpi_breakdown
 from queries.summary import KpiException, Recommendation, worst_status
 
 TRAVEL_MONTHS = 3  # direction of travel: now against this many months before
@@ -46,8 +47,8 @@ def month_statuses(history: pd.DataFrame, settings, kpi_ids, months: list[str]) 
 
 def months_ending(end_month: str, count: int) -> list[str]:
     """The ``count`` months ending at ``end_month``, oldest first."""
-    end = pd.Timestamp(end_month + "-01")
-    return [(end - pd.DateOffset(months=count - 1 - i)).strftime("%Y-%m") for i in range(count)]
+    start = add_months(datetime.strptime(end_month, "%Y-%m"), -(count - 1)).strftime("%Y-%m")
+    return Period(start, end_month).month_labels()
 
 
 def _number(value):

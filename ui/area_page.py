@@ -43,7 +43,7 @@ from ui.formatting import format_change, format_target, format_value, month_labe
 from ui.lazy_graph import figure_input, figure_output, lazy_graph
 from ui.lazy_graph import register as register_lazy_graphs
 from ui.purpose import purpose_needed_alert
-from ui.records import MAX_ROWS, records_grid
+from ui.records import MAX_ROWS, records_grid, records_scope
 from ui.spc_badges import spc_badges
 from ui.state import get_events, get_store
 
@@ -91,6 +91,12 @@ BREAKDOWN_WORDS = {
     "custody_suite": "custody suite",
     "area": "area",
 }
+
+
+def mover_sentence(column: str, group: str, before: str, after: str) -> str:
+    """'Moved most by LPA East (32 → 34 this month).': where a month's change came from, in words
+    (the overview and the monthly pack; the values are already formatted, or withheld)."""
+    return f"Moved most by {BREAKDOWN_WORDS.get(column, column)} {group} ({before} → {after} this month)."
 
 
 def area_kpis(area: str) -> list[str]:
@@ -1160,7 +1166,6 @@ def records_view(
         )
         if part
     )
-    scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
     try:
         rows, total = kpi_records(
             get_store(), kpi_id, period, state.filters, focus=group, rows="all" if every_row else "kpi"
@@ -1168,10 +1173,7 @@ def records_view(
     except DataError as exc:
         return f"Records: {kpi.label}", dbc.Alert(str(exc), color="danger")
     audit_detail(rows=min(total, MAX_ROWS))  # the rows this view disclosed (the grid's cap)
-    if every_row:
-        what = f"{kpi.label} — every {catalog().queries[kpi.query].table} row {scope}, {where}"
-    else:
-        what = f"{kpi.label} — the rows the KPI counts, {where}"
+    what = f"{kpi.label} — {records_scope(kpi_id, every_row=every_row)}, {where}"
     return f"Records behind {kpi.label}", records_grid(
         rows, {"type": "records-grid", "kpi": kpi_id}, what=what, total=total
     )

@@ -125,6 +125,17 @@ def shown_columns(records: pd.DataFrame) -> pd.DataFrame:
     return records.drop(columns=empty)
 
 
+def records_scope(kpi_id: str, *, every_row: bool) -> str:
+    """Which rows a records view (or download) holds: the KPI's own, or every row of its table."""
+    from queries.kpis import catalog
+
+    if not every_row:
+        return "the rows the KPI counts"
+    kpi = catalog().kpis[kpi_id]
+    scope = "open at the end of the period" if kpi.kind == "snapshot" else "in the period"
+    return f"every {catalog().queries[kpi.query].table} row {scope}"
+
+
 def records_caption(shown: int, total: int, what: str) -> str:
     if total == 0:
         return f"No records: {what}."
