@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     from data.settings import SettingsError
     from exports.pack import PackError, build_pack, open_store
     from exports.routes import RenderError, renderer
+    from kpi.spc import EventsError
     from queries import DataError, default_data_dir
     from queries.kpis import Filters
-    from queries.spc import EventsError
 
     data_dir = Path(args.data) if args.data else default_data_dir()
     started = time.perf_counter()

@@ -11,8 +11,8 @@ each); the recommendation tracker (status, last 6 months, direction of travel); 
 definitions (``queries.definitions.define``); and one page of data-quality notes
 (``queries.quality``). A topic that does not fit one page runs over several ("2 of 3").
 
-Every number comes from the functions the overview and the area pages call (``queries.summary``,
-``queries.briefing``, ``ui.area_page.area_chart``), over the 12 months ending at the month (held
+Every number comes from the functions the overview and the area pages call (``kpi.summary``,
+``kpi.briefing``, ``ui.area_page.area_chart``), over the 12 months ending at the month (held
 to the force's data), so the matrix equals ``python -m queries kpis`` for the same period and
 filters. One plan (:func:`plan_pack`) feeds both writers, so the PowerPoint's slides and the PDF's
 pages are the same pages in the same order. The PowerPoint draws trends as native line charts
@@ -46,9 +46,8 @@ from data.settings import STATUS_NEAR, STATUS_NONE, STATUS_OFF, STATUS_ON
 from exports.disclosure import NOTE as DISCLOSURE_NOTE
 from exports.disclosure import SUPPRESSED_COUNT, WITHHELD, control_count, control_value
 from figures import SMALL_DENOMINATOR, SMALL_N_UNITS  # a hollow point: fewer cases than this, these units
-from queries import DataStore, spc
-from queries.kpis import KPI_IDS, Filters, Period, PeriodError, add_months, catalog, kpi_table, parse_month
-from queries.summary import (
+from kpi import spc
+from kpi.summary import (
     KpiException,
     clip_to_unit,
     exceptions,
@@ -58,6 +57,8 @@ from queries.summary import (
     kpis_with_target,
     load_recommendations,
 )
+from queries import DataStore
+from queries.kpis import KPI_IDS, Filters, Period, PeriodError, add_months, catalog, kpi_table, parse_month
 from ui.formatting import format_target, format_value, is_missing, month_label, period_label
 
 PACK_MONTHS = 12
@@ -485,7 +486,7 @@ def plan_pack(
         PackError, DataError: see :func:`select`.
     """
     from exports.routes import as_of, where_words
-    from queries.briefing import sort_exceptions
+    from kpi.briefing import sort_exceptions
     from ui.state import get_events
 
     store = _app_store(store)
@@ -648,7 +649,7 @@ def _exceptions(facts: _Facts) -> list[KpiException]:
 
 def mover_words(facts: _Facts, kpi_id: str) -> str:
     """'Moved most by LPA East (32.0% → 34.5% this month).', under the rule; "" when none."""
-    from queries.briefing import largest_mover, months_ending
+    from kpi.briefing import largest_mover, months_ending
     from queries.kpis import kpi_breakdown
     from ui.area_page import mover_sentence
 
@@ -949,7 +950,7 @@ def _withhold(figure, months: set[str], about, numbers: Numbers) -> None:
 
 
 def _recommendation_pages(facts: _Facts) -> list[Page]:
-    from queries.briefing import HISTORY_MONTHS, TRAVEL_MONTHS, recommendation_progress
+    from kpi.briefing import HISTORY_MONTHS, TRAVEL_MONTHS, recommendation_progress
 
     month, settings = facts.selection.month, facts.store.settings
     progress = [

@@ -7,10 +7,10 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 import figures
+from figures import distributions as dist
 from queries import DataError
 from queries.kpis import kpi_series
 from ui import area_page
-from ui import distribution_figures as dist
 from ui.callbacks import audit_detail, dashboard_callback, records_or_note
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label, period_label

@@ -5,9 +5,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, html
 
 import figures
+from figures import distributions as dist
 from queries import DataError
 from ui import area_page
-from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label

@@ -6,10 +6,10 @@ import pandas as pd
 from dash import Input, html
 
 import figures
+from figures import distributions as dist
 from queries import DataError
 from queries.kpis import kpi_table
 from ui import area_page
-from ui import distribution_figures as dist
 from ui.callbacks import dashboard_callback
 from ui.filters import ID_STATE, FilterState, require_state
 from ui.formatting import month_label

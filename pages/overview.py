@@ -9,8 +9,8 @@ from dash import Input, Output, dcc, html
 
 import figures
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
-from queries import DataError, spc
-from queries.briefing import (
+from kpi import spc
+from kpi.briefing import (
     HISTORY_MONTHS,
     TRAVEL_MONTHS,
     Briefing,
@@ -21,8 +21,7 @@ from queries.briefing import (
     recommendation_progress,
     sort_exceptions,
 )
-from queries.kpis import KPI_IDS, catalog
-from queries.summary import (
+from kpi.summary import (
     KpiException,
     exceptions,
     kpi_history,
@@ -31,6 +30,8 @@ from queries.summary import (
     kpis_with_target,
     load_recommendations,
 )
+from queries import DataError
+from queries.kpis import KPI_IDS, catalog
 from ui.area_page import AREA_PATHS, GRAPH_CONFIG, chart_title, mover_sentence, status_badge
 from ui.callbacks import audit_detail, dashboard_callback
 from ui.filters import ID_STATE, require_state

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kpi.spc import load_events
+from kpi.summary import kpi_history, kpi_spc, kpi_summary, kpis_with_target
 from queries import DataStore
 from queries.kpis import KPI_IDS, Filters, Period, catalog, kpi_breakdown, kpi_records, kpi_table, kpi_values
-from queries.spc import load_events
-from queries.summary import kpi_history, kpi_spc, kpi_summary, kpis_with_target
 
 
 def _percentile(samples: list[float], q: float) -> float:

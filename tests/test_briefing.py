@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON, Target
-from queries import DataStore, briefing, spc
+from kpi import briefing, spc
+from kpi.summary import KpiException, Recommendation
+from queries import DataStore
 from queries.kpis import Filters, Period, kpi_breakdown, kpi_table
-from queries.summary import KpiException, Recommendation
 from ui.glossary import FirstUse
 
 MONTHS = ["2021-10", "2021-11", "2021-12", "2022-01", "2022-02", "2022-03"]

@@ -17,10 +17,10 @@ import pytest
 
 import figures
 from data.settings import load_settings
+from figures import distributions as dist
 from queries import DataStore
 from queries.kpis import Filters, Period, kpi_breakdown, kpi_series, kpi_table, kpi_values
 from tests import kpi_fixtures as fx
-from ui import distribution_figures as dist
 
 BIN_MIN, CAP_MIN = 5, 120
 SETTINGS = load_settings()

@@ -3,7 +3,7 @@
 The synthetic pack is built once, by the command a force runs (``python -m exports pack``), and
 read back with python-pptx and pypdf: slides and pages one for one with the plan, the native
 charts' series against ``kpi_table`` month by month, the notes' sentences against
-``queries.summary.exceptions``, the matrix against ``python -m queries kpis``. Disclosure control
+``kpi.summary.exceptions``, the matrix against ``python -m queries kpis``. Disclosure control
 is checked on the KPI tests' tiny hand-made extract, where counts of 1–4 and percentages on
 fewer than 5 records are everywhere. The command's refusals need no pack.
 """
@@ -146,7 +146,7 @@ def test_the_deck_is_16_9_with_a_slide_for_each_page_in_order(deck, plan):
 
 
 def test_there_is_a_trend_for_each_kpi_with_a_target_in_area_order(plan, store):
-    from queries.summary import kpis_with_target
+    from kpi.summary import kpis_with_target
 
     trends = [page.trend.kpi_id for page in plan.pages if page.trend is not None]
     with_target = kpis_with_target(store)
@@ -204,8 +204,8 @@ def test_a_single_month_equals_its_point_on_the_chart(deck, plan, store):
 
 
 def test_the_mean_and_limits_are_the_spc_engines(deck, plan, store):
+    from kpi.summary import kpi_history, kpi_spc
     from queries.kpis import KPI_IDS
-    from queries.summary import kpi_history, kpi_spc
     from ui.state import get_events
 
     history = kpi_history(store, Period(FROM, MONTH), Filters("Dorset"), list(KPI_IDS))
@@ -246,8 +246,8 @@ def test_special_causes_are_coloured_points_with_their_own_shape(deck, plan):
 
 
 def test_notes_hold_the_sentences(deck, plan, store):
+    from kpi.summary import exceptions, kpi_history, kpi_spc
     from queries.kpis import KPI_IDS
-    from queries.summary import exceptions, kpi_history, kpi_spc
     from ui.state import get_events
 
     history = kpi_history(store, Period(FROM, MONTH), Filters("Dorset"), list(KPI_IDS))
@@ -269,7 +269,7 @@ def test_notes_hold_the_sentences(deck, plan, store):
             row = kpi_table(store, Period(FROM, MONTH), Filters("Dorset"), kpi_ids=[kpi_id])
             assert format_value(row["value"].iloc[0], page.trend.unit) in notes
             assert "against a target of" in notes
-    from queries.briefing import sort_exceptions
+    from kpi.briefing import sort_exceptions
 
     briefing = sort_exceptions(exceptions(results, store.settings, format_value, MONTH), results, MONTH)
     listed = [e for e, _new in briefing.concerns] + briefing.at_risk
@@ -277,7 +277,7 @@ def test_notes_hold_the_sentences(deck, plan, store):
 
 
 def test_the_matrix_equals_the_kpi_command(deck, plan, pdf_pages, synthetic_dir, store):
-    from queries.summary import kpis_with_target
+    from kpi.summary import kpis_with_target
 
     values = kpi_command(synthetic_dir, FROM, MONTH, "Dorset")
     expected = {

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import figures
+from kpi.summary import peer_ranks
 from queries import DataStore
 from queries.kpis import Filters, Period, kpi_breakdown, kpi_table
-from queries.summary import peer_ranks
 
 
 def _monthly(rows):

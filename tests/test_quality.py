@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:
 from data import storage  # noqa: E402
 from data.contract import TABLES, has_column, write_parquet  # noqa: E402
 from data.settings import Settings  # noqa: E402
+from figures import data_quality as dq_figures  # noqa: E402
 from queries import DataStore, QueryError  # noqa: E402
 from queries import quality as q  # noqa: E402
 from queries.kpis import Filters, Period  # noqa: E402
@@ -554,7 +555,7 @@ def test_gap_order_is_worst_first_over_all_months(page):
             ("t", "c", "2022-01-01", 10, 5),  # c: 50%
         ]
     )
-    assert page.gap_order(gaps) == ["t.c", "t.b", "t.a"]
+    assert dq_figures.gap_order(gaps) == ["t.c", "t.b", "t.a"]
 
 
 def test_heatmap_rows_worst_first_cells_with_numbers_and_blank_months(page):
@@ -566,7 +567,7 @@ def test_heatmap_rows_worst_first_cells_with_numbers_and_blank_months(page):
         ]
     )
     months = pd.date_range("2022-01-01", periods=3, freq="MS")
-    fig = page.gaps_heatmap(gaps, title="Recording gaps, Dorset, Jan – Mar 2022", months=months)
+    fig = dq_figures.gaps_heatmap(gaps, title="Recording gaps, Dorset, Jan – Mar 2022", months=months)
     trace = fig.data[0]
     assert list(trace.y) == ["t.c", "t.a"]
     assert list(trace.x) == ["Jan 2022", "Feb 2022", "Mar 2022"]
@@ -581,7 +582,7 @@ def test_trend_draws_a_line_per_column_with_gaps(page):
         [("t", "a", "2022-01-01", 10, 1), ("t", "a", "2022-03-01", 10, 2), ("t", "c", "2022-01-01", 4, 2)]
     )
     months = pd.date_range("2022-01-01", periods=3, freq="MS")
-    fig = page.gaps_trend(gaps, title="trend", months=months)
+    fig = dq_figures.gaps_trend(gaps, title="trend", months=months)
     assert [t.name for t in fig.data] == ["t.c", "t.a"]
     assert list(fig.data[1].y) == [10.0, None, 20.0]
     assert fig.data[0].marker.symbol != fig.data[1].marker.symbol  # not colour alone
@@ -591,10 +592,10 @@ def test_trend_draws_a_line_per_column_with_gaps(page):
 
 def test_empty_states(page):
     empty_gaps = _gaps([])
-    assert _empty_message(page.gaps_heatmap(empty_gaps, title="t"))
-    assert _empty_message(page.gaps_trend(empty_gaps, title="t"))
+    assert _empty_message(dq_figures.gaps_heatmap(empty_gaps, title="t"))
+    assert _empty_message(dq_figures.gaps_trend(empty_gaps, title="t"))
     empty_errors = pd.DataFrame(columns=q.ERROR_COLUMNS)
-    assert _empty_message(page.errors_bar(empty_errors, title="t"))
+    assert _empty_message(dq_figures.errors_bar(empty_errors, title="t"))
     assert "No data for this selection" in str(page.errors_table(empty_errors))
     assert "No data for this selection" in str(page.tables_view(pd.DataFrame(), stale_after_days=45))
     # Records were checked and none failed: say so, not "no data".
@@ -602,13 +603,13 @@ def test_empty_states(page):
         [("incident_ppn_before_received", "incidents", "x", "k", pd.Timestamp("2022-01-01"), 5, 0)],
         columns=q.ERROR_COLUMNS,
     )
-    fig = page.errors_bar(clean, title="t")
+    fig = dq_figures.errors_bar(clean, title="t")
     assert not _empty_message(fig) and "No errors found" in fig.layout.annotations[0].text
 
 
 def test_errors_builders_on_the_fixture(page, store):
     errors = q.data_errors(store, fx.PERIOD, fx.DORSET_ONLY, now=fx.NOW)
-    fig = page.errors_bar(errors, title="Data errors")
+    fig = dq_figures.errors_bar(errors, title="Data errors")
     assert sorted(fig.data[0].y) == sorted(q.CHECKS[c].label for c in fx.HAND["errors"])
     table = str(page.errors_table(errors, months=pd.date_range("2022-01-01", periods=3, freq="MS")))
     assert "–" in table  # a month where the check's table had no rows
@@ -728,7 +729,7 @@ def test_page_functions_run_on_the_synthetic_data(synthetic_dir, page):
     for check_id in q.CHECKS:
         records = q.error_records(store, check_id, period, filters)
         assert len(records) == totals.get(check_id, 0)
-    page.gaps_heatmap(gaps, title="t")
-    page.gaps_trend(gaps, title="t")
-    page.errors_bar(errors, title="t")
+    dq_figures.gaps_heatmap(gaps, title="t")
+    dq_figures.gaps_trend(gaps, title="t")
+    dq_figures.errors_bar(errors, title="t")
     page.tables_view(summary, stale_after_days=45)

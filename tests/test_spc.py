@@ -20,8 +20,7 @@ import pickle
 
 import pytest
 
-from queries.kpis import catalog
-from queries.spc import (
+from kpi.spc import (
     LIMIT_FACTOR,
     RULE_COLUMNS,
     TWO_SIGMA_FACTOR,
@@ -32,6 +31,7 @@ from queries.spc import (
     month_name,
     xmr,
 )
+from queries.kpis import catalog
 
 BASE = [12.0, 10.0] * 6  # ends on 10 (below the mean)
 BASE_ENDS_HIGH = [10.0, 12.0] * 6  # the same limits, ends on 12 (above the mean)

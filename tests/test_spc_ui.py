@@ -23,10 +23,9 @@ if str(ROOT) not in sys.path:  # so that `pytest` run from anywhere finds data/,
 import figures  # noqa: E402
 from data.contract import TABLES, write_parquet  # noqa: E402
 from data.settings import Settings, Target  # noqa: E402
-from queries import DataStore, spc  # noqa: E402
-from queries.kpis import Filters, Focus, Period, catalog  # noqa: E402
-from queries.spc import Status, xmr  # noqa: E402
-from queries.summary import (  # noqa: E402
+from kpi import spc  # noqa: E402
+from kpi.spc import Status, xmr  # noqa: E402
+from kpi.summary import (  # noqa: E402
     KpiException,
     clip_to_unit,
     exceptions,
@@ -35,6 +34,8 @@ from queries.summary import (  # noqa: E402
     kpi_history,
     kpi_spc,
 )
+from queries import DataStore  # noqa: E402
+from queries.kpis import Filters, Focus, Period, catalog  # noqa: E402
 from ui.formatting import format_value  # noqa: E402
 from ui.spc_badges import (  # noqa: E402
     assurance_badge,

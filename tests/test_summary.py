@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from data.settings import STATUS_NEAR, STATUS_NONE, STATUS_OFF, STATUS_ON, Target, load_settings
+from kpi.summary import Recommendation, load_recommendations, recommendation_status, worst_status
 from queries import QueryError
 from queries.kpis import catalog
-from queries.summary import Recommendation, load_recommendations, recommendation_status, worst_status
 
 
 @pytest.mark.parametrize(
@@ -73,9 +73,9 @@ def test_recommendation_status_is_the_worst_of_its_targeted_kpis():
 
 
 def test_sparks_from_the_spc_history_equal_sparks_queried_alone(synthetic_dir):
+    from kpi.summary import kpi_history, kpi_summary, kpis_with_target
     from queries import DataStore
     from queries.kpis import Filters, Period
-    from queries.summary import kpi_history, kpi_summary, kpis_with_target
 
     store = DataStore(synthetic_dir)
     # A period whose 12 spark months start before the data (Apr 2020): those months are gaps either way.

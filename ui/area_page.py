@@ -20,7 +20,10 @@ from dash.exceptions import PreventUpdate
 
 import figures
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
-from queries import DataError, spc
+from figures import distributions as distribution_figures
+from kpi import spc
+from kpi.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
+from queries import DataError
 from queries.definitions import define
 from queries.kpis import (
     Filters,
@@ -33,8 +36,6 @@ from queries.kpis import (
     kpi_records,
     kpi_table,
 )
-from queries.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
-from ui import distribution_figures
 from ui.callbacks import RECORDS_ROLE, InputError, audit_detail, dashboard_callback, user_may
 from ui.downloads import chart_download_menu, records_download_links
 from ui.figure_table import figure_table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dash import html
 
-from queries.spc import Status
+from kpi.spc import Status
 
 # code prefix -> (letter in the circle, CSS modifier)
 VARIATION_ICONS = {

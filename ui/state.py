@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 
 from data.settings import load_settings
+from kpi.spc import Events, load_events
 from queries import DataStore
 from queries.kpis import KPI_IDS
-from queries.spc import Events, load_events
 
 _lock = threading.Lock()
 _store: DataStore | None = None

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from data.settings import STATUS_NEAR, STATUS_NONE, STATUS_OFF, STATUS_ON
-from queries import DataStore, QueryError, spc
+from kpi import spc
+from queries import DataStore, QueryError
 from queries.kpis import Filters, Focus, Period, add_months, catalog, kpi_table
 
 SPARK_MONTHS = 12

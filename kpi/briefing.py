@@ -21,9 +21,9 @@ from datetime import datetime
 import pandas as pd
 
 from data.settings import STATUS_NONE, STATUS_OFF, STATUS_ON
+from kpi.summary import KpiException, Recommendation, worst_status
 from queries import DataStore
 from queries.kpis import Filters, Period, add_months, catalog, kpi_breakdown
-from queries.summary import KpiException, Recommendation, worst_status
 
 TRAVEL_MONTHS = 3  # direction of travel: now against this many months before
 HISTORY_MONTHS = 6  # months of status shown beside each recommendation
