@@ -10,6 +10,8 @@
     flask --app app audit prune --older-than-days N
 
 Every change is itself written to the audit log, as the operating-system account that ran it.
+``audit prune`` is for a one-off cut; the retention period applies itself every day
+(``$CPD_AUDIT_RETENTION_DAYS``, see ``auth.audit.apply_retention``).
 """
 
 from __future__ import annotations

@@ -11,8 +11,13 @@ open. So one ``before_request`` hook decides for every request:
 3. only the login routes and static files are public; a page redirects to the
    login page, anything else answers 401.
 
+Failed sign-ins are limited twice: per account (``auth.users`` locks it) and per
+client address, counted in the audit log, so that one address trying a password
+on many account names (password spraying) is refused for a while too.
+
 Configured by environment (see README, "Sign-in"):
 ``CPD_SECRET_KEY``, ``CPD_IDLE_MINUTES``, ``CPD_HTTPS``, ``CPD_ALLOWED_HOSTS``,
+``CPD_PROXY_HOPS``, ``CPD_SIGNIN_FAILURES_PER_ADDRESS``, ``CPD_AUDIT_RETENTION_DAYS``,
 ``CPD_OIDC_ISSUER``, ``CPD_OIDC_CLIENT_ID``, ``CPD_OIDC_CLIENT_SECRET``,
 ``CPD_OIDC_ROLE_CLAIM``, ``CPD_OIDC_FORCE_CLAIM``, ``CPD_OIDC_ROLE_MAP``, ``CPD_DEMO_LOGIN``.
 """
@@ -21,10 +26,12 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import os
 import secrets
+import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +39,7 @@ import flask
 import flask_login
 from flask import Flask, redirect, render_template_string, request, session, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from auth import ROLE_WORDS, ROLES, Principal, audit, instance_dir, private_dir, users
 
@@ -40,6 +48,13 @@ PUBLIC_PATHS = {"/login", "/login/demo", "/login/sso", "/auth/callback", "/_favi
 ABSOLUTE_SESSION_HOURS = 12
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 MAX_REQUEST_BYTES = 1_000_000  # a callback body is a few kB; an upload route sets its own limit
+# Failed password sign-ins from one client address, over any account names, within the account
+# lockout's window, after which that address is refused until the oldest of them ages out. Above
+# users.MAX_FAILURES, so that one person mistyping never meets it; an office behind one NAT
+# address shares it.
+DEFAULT_SIGN_IN_FAILURES_PER_ADDRESS = 20
+ADDRESS_LIMIT_REASON = "too many failed sign-ins from this address"
+RETENTION_RETRY = timedelta(hours=1)  # after a failed retention run (the audit file busy, say)
 
 
 class SessionUser(flask_login.UserMixin):
@@ -61,6 +76,7 @@ def current_principal() -> Principal | None:
 
 
 def client_address() -> str | None:
+    """The client's address: the peer's, or behind ``$CPD_PROXY_HOPS`` proxies the one they forwarded."""
     return request.remote_addr if flask.has_request_context() else None
 
 
@@ -91,6 +107,27 @@ def secret_key() -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def proxy_hops() -> int:
+    """How many reverse proxies in front of the app append to X-Forwarded-For (default 0: none).
+
+    Only then is that header believed: without a proxy, any client could write in it
+    an address of its choosing and so escape the per-address sign-in limit.
+    """
+    raw = os.environ.get("CPD_PROXY_HOPS", "0").strip() or "0"
+    if not raw.isdigit():
+        raise ValueError(f"CPD_PROXY_HOPS={raw!r}: give the number of proxies in front of the app (0, 1, …)")
+    return int(raw)
+
+
+def sign_in_failures_per_address() -> int:
+    raw = os.environ.get("CPD_SIGNIN_FAILURES_PER_ADDRESS", "").strip()
+    if not raw:
+        return DEFAULT_SIGN_IN_FAILURES_PER_ADDRESS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"CPD_SIGNIN_FAILURES_PER_ADDRESS={raw!r}: give a whole number, 1 or more")
+    return int(raw)
 
 
 def allowed_hosts() -> set[str]:
@@ -174,9 +211,16 @@ def configure(server: Flask) -> None:
         SESSION_REFRESH_EACH_REQUEST=True,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
+    server.config["CPD_SIGNIN_FAILURES_PER_ADDRESS"] = sign_in_failures_per_address()
+    hops = proxy_hops()
+    if hops:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops)
     manager = flask_login.LoginManager()
     manager.init_app(server)
     manager.user_loader(_load_user)
+    _retention["days"] = audit.retention_days()  # a wrong setting stops start-up, with its name
+    _apply_retention()  # at start-up; then when a day has passed, on the first request after
+    server.before_request(_apply_retention_when_due)
     server.before_request(_guard)
     server.after_request(_security_headers)
     _register_routes(server)
@@ -207,6 +251,47 @@ def _load_user(session_id: str) -> SessionUser | None:
         if role in ROLES:
             return SessionUser(Principal(name, role, None, "demo"))
     return None
+
+
+# --------------------------------------------------------------------------- audit retention
+
+# This process's view of when retention is next due; the audit file holds the truth, so of
+# several processes the first to ask after the due time prunes and the rest only read.
+_retention: dict = {"days": None, "next_due": None}
+_retention_lock = threading.Lock()
+
+
+def _apply_retention() -> None:
+    days = _retention["days"]
+    if days is None:
+        _retention["next_due"] = datetime.max.replace(tzinfo=UTC)  # retention is off: keep every row
+        return
+    from auth.cli import os_account
+
+    try:
+        result = audit.apply_retention(days, user=os_account())
+    except Exception:
+        # Retention failing must not stop sign-in or the pages; it is tried again later.
+        logging.getLogger("audit").exception("audit retention failed; retrying in %s", RETENTION_RETRY)
+        _retention["next_due"] = datetime.now(UTC) + RETENTION_RETRY
+        return
+    if result.ran:
+        logging.getLogger("audit").info(
+            "audit retention: removed %d rows older than %d days", result.removed, days
+        )
+    _retention["next_due"] = result.next_due
+
+
+def _apply_retention_when_due() -> None:
+    due = _retention["next_due"]
+    if due is not None and datetime.now(UTC) < due:
+        return
+    # One thread of this process asks; the others go on with their requests.
+    if _retention_lock.acquire(blocking=False):
+        try:
+            _apply_retention()
+        finally:
+            _retention_lock.release()
 
 
 # --------------------------------------------------------------------------- the guard
@@ -383,7 +468,7 @@ def _start_session(principal: Principal, sso_claims: dict | None = None) -> None
 def _register_routes(server: Flask) -> None:
     @server.route("/login", methods=["GET", "POST"], endpoint="login")
     def login():
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # Flask answers HEAD through the GET route
             if current_principal():
                 return redirect(_safe_next(request.args.get("next")))
             notice = "You have been signed out." if request.args.get("signed_out") else None
@@ -391,6 +476,9 @@ def _register_routes(server: Flask) -> None:
         if not _csrf_ok():
             return _login_page("The form had expired. Please sign in again.", status=400)
         name = request.form.get("username", "")[:100]
+        refused = _refuse_if_address_limited(name)
+        if refused:
+            return refused
         outcome = users.authenticate(name, request.form.get("password", "")[:1000])
         if outcome.principal is None:
             audit.record(
@@ -411,6 +499,40 @@ def _register_routes(server: Flask) -> None:
             )
         _start_session(outcome.principal)
         return redirect(_safe_next(request.form.get("next")))
+
+    def _refuse_if_address_limited(name: str):
+        """A 429 login page when this address has failed too often lately, else None.
+
+        Checked before the password, so that a refused attempt neither costs an argon2
+        verification nor counts against the account it names (a sprayer cannot lock out
+        every account from one address). The window is the account lockout's.
+        """
+        client = client_address()
+        if not client:
+            return None
+        limit = server.config["CPD_SIGNIN_FAILURES_PER_ADDRESS"]
+        window_s = users.LOCK_MINUTES * 60
+        failures = audit.failed_sign_ins_from(client, window_s, not_reason=ADDRESS_LIMIT_REASON, limit=limit)
+        if len(failures) < limit:
+            return None
+        # Refused until the oldest failure that keeps the count at the limit leaves the window.
+        lifts_at = failures[-1] + timedelta(seconds=window_s)
+        wait_s = max(1, math.ceil((lifts_at - datetime.now(UTC)).total_seconds()))
+        audit.record(
+            "sign in",
+            outcome="refused",
+            user=name.strip().lower() or None,
+            client=client,
+            detail={"source": "local", "reason": ADDRESS_LIMIT_REASON, "failures": len(failures)},
+        )
+        minutes = math.ceil(wait_s / 60)
+        text = (
+            f"Too many failed sign-ins from your address ({client}): sign-in from it is refused for "
+            f"{minutes} more minute{'s' if minutes != 1 else ''}. "
+            "If they were not yours, tell your IT service desk."
+        )
+        html, status = _login_page(text, status=429)
+        return html, status, {"Retry-After": str(wait_s)}
 
     @server.route("/login/demo", methods=["POST"], endpoint="login_demo")
     def login_demo():
