@@ -25,6 +25,11 @@ asked for, and the first page says whether it was.
 
 The charts and the as-of date are read through ``ui.state``'s store (as the pages read them):
 pass ``ui.state.get_store()``, or open a data folder with :func:`open_store` first.
+
+A caller that shows progress (the overview's background job) passes ``progress``, called as
+``progress(done, total, message)`` before each step: reading the KPIs, the exceptions, the matrix,
+each area's trends, the tracker, the definitions, data quality, the PowerPoint, each picture and
+the PDF (:func:`pack_steps` counts them before any is taken).
 """
 
 from __future__ import annotations
@@ -96,6 +101,46 @@ VALUE_LINE, LIMIT_LINE, TARGET_LINE, MUTED = "495057", "6C757D", "212529", "4950
 
 class PackError(ValueError):
     """A pack that cannot be built as asked (a month outside the data, an unknown force); a sentence."""
+
+
+ProgressHook = Callable[[int, int, str], None]  # (steps done, steps in all, what is being done now)
+
+
+def pack_steps(store: DataStore) -> tuple[list[str], int]:
+    """The areas that get trend pages (one step each) and the number of trend pictures.
+
+    Both follow from the settings' targets alone, so the total is known before the first step
+    and the bar never runs backwards.
+    """
+    from ui.area_page import area_kpis
+
+    with_target = set(kpis_with_target(store))
+    areas = [a for a in catalog().areas if any(k in with_target for k in area_kpis(a))]
+    pictures = sum(1 for a in catalog().areas for k in area_kpis(a) if k in with_target)
+    return areas, pictures
+
+
+class _Steps:
+    """Counts the pack's steps and tells ``hook`` of each one as it starts (nothing without a hook)."""
+
+    def __init__(self, hook: ProgressHook | None, total: int):
+        self.hook, self.total, self.done = hook, total, 0
+
+    def start(self, message: str) -> None:
+        """Say what is being done now; the step before it counts as done."""
+        if self.hook is not None:
+            # Never "12 of 11": a step the count missed stretches the total instead.
+            self.hook(self.done, max(self.total, self.done + 1), message)
+        self.done += 1
+
+    def finish(self, message: str) -> None:
+        self.done = self.total
+        if self.hook is not None:
+            self.hook(self.total, self.total, message)
+
+
+PLAN_STEPS = 6  # reading the KPIs, exceptions, matrix, tracker, definitions, data quality (+ one per area)
+PDF_STEPS = 8  # the PDF's pages take as long as the pictures: its share of the bar moves as they are laid out
 
 
 # --------------------------------------------------------------------------- the store
@@ -479,8 +524,14 @@ def plan_pack(
     disclosure: bool = False,
     period_from: str | None = None,
     user: str | None = None,
+    progress: ProgressHook | None = None,
+    steps: _Steps | None = None,
 ) -> Plan:
     """The pack's pages, without drawing a picture (the PDF writer draws them).
+
+    Args:
+        progress: called as ``progress(done, total, message)`` before each step (see the module).
+        steps: the step counter of a :func:`build_pack` under way (which has steps of its own).
 
     Raises:
         PackError, DataError: see :func:`select`.
@@ -491,9 +542,13 @@ def plan_pack(
 
     store = _app_store(store)
     selection = select(store, month, filters, period_from=period_from)
+    if steps is None:
+        areas, _pictures = pack_steps(store)
+        steps = _Steps(progress, PLAN_STEPS + len(areas))
     version = store.version
     state, settings = selection.state, store.settings
     numbers = Numbers(disclosure)
+    steps.start("Reading every KPI's monthly history")
     history = kpi_history(store, selection.period, selection.filters, list(KPI_IDS))
     results = kpi_spc(history, list(KPI_IDS), settings, get_events())
     matrix_kpis = kpis_with_target(store)
@@ -510,15 +565,20 @@ def plan_pack(
         history[history["month"] == selection.month],
         where_words(state.force, state.lpa, state.local_authority),
     )
+    steps.start(f"Finding {month_label(selection.month)}'s exceptions")
     found = _exceptions(facts)
     day, _tables = as_of(store, state, tuple(_contract_tables()))
     pages: list[Page] = []
     briefing = sort_exceptions(found, results, selection.month)
     pages += _exception_pages(facts, briefing)
+    steps.start("The KPI matrix")
     pages += _matrix_pages(facts)
-    pages += _trend_pages(facts, found, user)
+    pages += _trend_pages(facts, found, user, on_area=lambda name: steps.start(f"Key trends: {name}"))
+    steps.start("The recommendation tracker")
     pages += _recommendation_pages(facts)
+    steps.start("Definitions")
     pages += _definition_pages(facts, briefing)
+    steps.start("Data-quality notes")
     pages.append(_quality_page(facts))
     plan = Plan(
         selection=selection,
@@ -826,7 +886,13 @@ def _optional(value) -> float | None:
     return None if is_missing(value) or value is None or pd.isna(value) else float(value)
 
 
-def _trend_pages(facts: _Facts, found: list[KpiException], user: str | None) -> list[Page]:
+def _trend_pages(
+    facts: _Facts,
+    found: list[KpiException],
+    user: str | None,
+    on_area: Callable[[str], None] | None = None,
+) -> list[Page]:
+    """One page per KPI with a target, area by area; ``on_area(name)`` as each area starts."""
     from exports.routes import build_about, snapshot_figure
     from ui.area_page import area_chart, area_kpis
 
@@ -837,7 +903,10 @@ def _trend_pages(facts: _Facts, found: list[KpiException], user: str | None) -> 
     period_words = period_label(state.period_from, selection.month)
     pages = []
     for area, area_name in catalog().areas.items():
-        for kpi_id in [k for k in area_kpis(area) if k in with_target]:
+        area_trends = [k for k in area_kpis(area) if k in with_target]
+        if area_trends and on_area is not None:
+            on_area(area_name)
+        for kpi_id in area_trends:
             kpi = catalog().kpis[kpi_id]
             view = area_chart(area, f"trend-{kpi_id}", state)
             table = view.table
@@ -1459,11 +1528,14 @@ def _canvas_maker(footer: str):
     return NumberedCanvas
 
 
-def write_pdf(plan: Plan, path: Path, pictures: dict[str, bytes]) -> Path:
+def write_pdf(
+    plan: Plan, path: Path, pictures: dict[str, bytes], on_page: Callable[[int], None] | None = None
+) -> Path:
     """The plan as an A4 landscape PDF: one page per page of the plan, page numbers in the footer.
 
     Args:
         pictures: each trend's PNG (``render_snapshot``), by KPI id.
+        on_page: called with each page's number as it is laid out (the PDF is a long step).
     """
     from reportlab import rl_config
     from reportlab.lib.pagesizes import A4, landscape
@@ -1496,7 +1568,17 @@ def write_pdf(plan: Plan, path: Path, pictures: dict[str, bytes]) -> Path:
         story.append(KeepInFrame(width, height - 6, content, mode="shrink"))
         if index < len(plan.pages) - 1:
             story.append(PageBreak())
-    doc.build(story, canvasmaker=_canvas_maker(fix(plan.footer)))
+
+    def page_begun(_canvas, document) -> None:
+        if on_page is not None:
+            on_page(document.page)
+
+    doc.build(
+        story,
+        onFirstPage=page_begun,
+        onLaterPages=page_begun,
+        canvasmaker=_canvas_maker(fix(plan.footer)),
+    )
     return path
 
 
@@ -1679,6 +1761,7 @@ def build_pack(
     out_dir: str | Path,
     period_from: str | None = None,
     user: str | None = None,
+    progress: ProgressHook | None = None,
 ) -> Built:
     """Build the monthly pack for one force and month: ``(pptx_path, pdf_path)`` in ``out_dir``.
 
@@ -1690,6 +1773,8 @@ def build_pack(
         out_dir: where ``pack-<force>-YYYY-MM.pptx`` and ``.pdf`` are written (made if missing).
         period_from: a first month other than 11 months before ``month``.
         user: named on the first page and in the pictures' footers.
+        progress: called as ``progress(done, total, message)`` before each step and once at the
+            end with ``done == total`` (the overview's job passes ``ui.jobs.Progress.report``).
 
     Raises:
         PackError: a month outside the data, an unknown force, LPA or local authority.
@@ -1700,24 +1785,38 @@ def build_pack(
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    plan = plan_pack(store, month, filters, disclosure=disclosure, period_from=period_from, user=user)
+    areas, picture_count = pack_steps(_app_store(store))
+    # The plan's steps, then the PowerPoint, each picture and the PDF.
+    steps = _Steps(progress, PLAN_STEPS + len(areas) + 1 + picture_count + PDF_STEPS)
+    plan = plan_pack(
+        store, month, filters, disclosure=disclosure, period_from=period_from, user=user, steps=steps
+    )
     seconds["figures"] = time.perf_counter() - started
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = pack_stem(plan.selection)
     pptx_path, pdf_path = out / f"{stem}.pptx", out / f"{stem}.pdf"
     step = time.perf_counter()
+    steps.start("Writing the PowerPoint")
     _replace_into(lambda p: write_pptx(plan, p), pptx_path)
     seconds["pptx"] = time.perf_counter() - step
     step = time.perf_counter()
-    pictures = {
-        page.trend.kpi_id: render_snapshot(page.trend.figure, "png")
-        for page in plan.pages
-        if page.trend is not None
-    }
+    trends = [page.trend for page in plan.pages if page.trend is not None]
+    pictures = {}
+    for number, trend in enumerate(trends, start=1):
+        steps.start(f"Drawing the pictures for the PDF: {number} of {len(trends)} ({trend.label})")
+        pictures[trend.kpi_id] = render_snapshot(trend.figure, "png")
     seconds["pictures"] = time.perf_counter() - step
     step = time.perf_counter()
-    _replace_into(lambda p: write_pdf(plan, p, pictures), pdf_path)
+    pdf_from, page_count = steps.done, len(plan.pages)
+
+    def pdf_page(number: int) -> None:
+        # The PDF's steps in proportion to its pages, so the bar keeps moving to the end.
+        steps.done = pdf_from + (PDF_STEPS * (number - 1)) // page_count
+        steps.start(f"Writing the PDF: page {number} of {page_count}")
+
+    _replace_into(lambda p: write_pdf(plan, p, pictures, on_page=pdf_page), pdf_path)
     seconds["pdf"] = time.perf_counter() - step
     seconds["total"] = time.perf_counter() - started
+    steps.finish(f"Done: {len(plan.pages)} pages in {seconds['total']:.0f} s")
     return Built(pptx_path, pdf_path, plan, seconds)
