@@ -2,6 +2,7 @@
 
     GET /export/chart/<area>/<key>.<fmt>       png | svg | csv | xlsx; key trend-<kpi_id> or breakdown-<i>
     GET /export/records/<area>/<kpi_id>.<fmt>  csv | xlsx
+    GET /export/pack/<job_id>/<file>           the PowerPoint or PDF a monthly-pack job wrote
 
 The query string carries the filters as the pages' URLs do (``from``, ``to``, ``force``, ``lpa``,
 ``local_authority``) and, for data files, ``disclosure=1`` (``exports.disclosure``). The server
@@ -16,6 +17,11 @@ sheet "About"), and every cell a spreadsheet would run as a formula is made iner
 (``exports.cells.inert_cell``). Exports need the analyst role; records exports also need the
 session's records purpose and count against the records rate limit. Each export, done or
 refused, is a row of the audit log.
+
+A monthly pack is built as a background job from the overview (``pages/overview.py``,
+``ui.jobs``); its files are served only to the analyst whose job it is. Another user's job, a
+job that does not exist (or was removed after a day) and a file the job did not write all get
+the same 404, so job ids cannot be probed.
 
 Pictures are drawn by one kaleido browser per process (:class:`Renderer`), one at a time.
 """
@@ -74,7 +80,11 @@ MIME_TYPES = {
     "svg": "image/svg+xml; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "pdf": "application/pdf",
 }
+PACK_FORMATS = ("pptx", "pdf")
+PACK_JOB = "pack"  # the ui.jobs kind of a monthly pack
 DISCLOSURE_OFF = (
     "Not applied: counts and percentages are as recorded. For use inside the force only; "
     "add disclosure=1 to the address for a file that may leave it."
@@ -821,3 +831,34 @@ def export_records(area: str, name: str) -> Response:
         return _done(export, row, detail)
 
     return _audited("export records", build)
+
+
+@blueprint.get("/pack/<job_id>/<name>")
+def export_pack_file(job_id: str, name: str) -> Response:
+    """A file (pptx, pdf) of the signed-in analyst's own monthly-pack job, once it is done."""
+
+    def build(row: dict, detail: dict) -> Response:
+        from flask import send_file
+
+        from ui.jobs import JobNotFound, job_file, job_status
+
+        detail.update(job=job_id[:40], file=name[:160])
+        _stem, fmt = split_name(name, PACK_FORMATS)
+        try:
+            status = job_status(job_id, current_principal().name)
+            if status.get("kind") != PACK_JOB:
+                raise JobNotFound("no such job")
+            path = job_file(job_id, current_principal().name, name)
+        except JobNotFound:
+            raise NotFound(
+                "No such pack file of yours: a pack is kept for a day after it is built, "
+                "and only for the analyst who built it. Build it again from the overview."
+            ) from None
+        asked = status.get("detail") or {}
+        row["filters"] = asked.get("filters")
+        detail.update(month=asked.get("month"), disclosure=asked.get("disclosure"), bytes=path.stat().st_size)
+        response = send_file(path, mimetype=MIME_TYPES[fmt], as_attachment=True, download_name=name)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return _audited("export pack download", build)

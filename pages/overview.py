@@ -1,11 +1,19 @@
-"""Overview for the gold group: every KPI with a target, by inspection area, and case-audit grades."""
+"""Overview for the gold group: every KPI with a target, by inspection area, and case-audit grades.
+
+Analysts also build the gold group's monthly pack here (``exports.pack``): a background job
+(``ui.jobs``) that the page polls for its progress while it runs, then offers its PowerPoint and
+PDF as downloads from ``/export/pack/<job>/<file>``.
+"""
 
 from __future__ import annotations
+
+import time
 
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 import figures
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
@@ -33,8 +41,8 @@ from kpi.summary import (
 from queries import DataError
 from queries.kpis import KPI_IDS, catalog
 from ui.area_page import AREA_PATHS, GRAPH_CONFIG, chart_title, mover_sentence, status_badge
-from ui.callbacks import audit_detail, dashboard_callback
-from ui.filters import ID_STATE, require_state
+from ui.callbacks import InputError, audit_detail, dashboard_callback, user_may
+from ui.filters import ID_STATE, ID_TO, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
 from ui.glossary import FirstUse, glossary_list
 from ui.spc_badges import assurance_badge, variation_badge
@@ -49,6 +57,17 @@ ID_EXCEPTIONS = "overview-exceptions"
 ID_AUDITS = "overview-audits"
 ID_RECOMMENDATIONS = "overview-recommendations"
 AUDIT_KPIS = ["audit_good", "audit_requires_improvement", "audit_inadequate"]
+ID_PACK_MONTH = "overview-pack-month"
+ID_PACK_MONTH_HINT = "overview-pack-month-hint"
+ID_PACK_DISCLOSURE = "overview-pack-disclosure"
+ID_PACK_BUILD = "overview-pack-build"
+ID_PACK_JOB = "overview-pack-job"
+ID_PACK_POLL = "overview-pack-poll"
+ID_PACK_STATUS = "overview-pack-status"
+PACK_ROLE = "analyst"
+PACK_JOB = "pack"  # the ui.jobs kind
+PACK_POLL_MS = 1000  # the bar moves a step about every second (21 pictures in 8–12 s)
+DISCLOSURE_ON = "on"
 
 
 def layout(**_query):
@@ -85,9 +104,78 @@ def layout(**_query):
         dcc.Loading(html.Div(id=ID_MATRIX), type="circle", delay_show=300),
         html.H2("Case audits", className="h5 mt-4"),
         dbc.Card(dbc.CardBody(dcc.Graph(id=ID_AUDITS, config=GRAPH_CONFIG, style={"height": "340px"}))),
+        *([pack_panel()] if user_may(PACK_ROLE) else []),
         html.H2("Abbreviations", className="h5 mt-4", id="glossary"),
         glossary_list(),
     ]
+
+
+def pack_panel() -> html.Section:
+    """The monthly pack's controls: month, disclosure control, "Build the pack", its progress.
+
+    Only analysts see it (the callbacks refuse everyone else). The month starts as the filter
+    bar's last month and is held to the force's data (both client-side, from the filter bar;
+    the server checks again).
+    """
+    month = dbc.Col(
+        [
+            dbc.Label("Month", html_for=ID_PACK_MONTH, className="small mb-0"),
+            dbc.Input(id=ID_PACK_MONTH, type="month", size="sm"),
+            dbc.FormFeedback(id=ID_PACK_MONTH_HINT, type="invalid"),
+        ],
+        xs=12,
+        md=3,
+    )
+    disclosure = dbc.Col(
+        [
+            dbc.Checklist(
+                id=ID_PACK_DISCLOSURE,
+                options=[{"label": "Disclosure control", "value": DISCLOSURE_ON}],
+                value=[],
+                switch=True,
+                className="small mb-0",
+            ),
+            html.Div(
+                "Counts of 1 to 4 as “<5”, percentages on fewer than 5 records withheld: "
+                "for a pack that leaves the force.",
+                className="form-text mt-0",
+            ),
+        ],
+        xs=12,
+        md=6,
+    )
+    build = dbc.Col(
+        dbc.Button("Build the pack", id=ID_PACK_BUILD, color="primary", size="sm"),
+        xs=12,
+        md=3,
+        className="d-flex align-items-end",
+    )
+    return html.Section(
+        [
+            html.H2("Monthly pack for the gold group", className="h5 mt-4", id="pack"),
+            html.P(
+                "A PowerPoint to present and a PDF to circulate: this month's exceptions, the KPIs "
+                "with a target, each area's key trends, the recommendation tracker, definitions and "
+                "data quality. It takes the force, LPA and local authority from the filter bar; its "
+                "period is the 12 months ending at the month. It takes under a minute to build, and "
+                "the page can be used meanwhile.",
+                className="text-body-secondary small",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        dbc.Row([month, disclosure, build], className="g-2 align-items-end"),
+                        html.Div(
+                            id=ID_PACK_STATUS, className="mt-2", role="status", **{"aria-live": "polite"}
+                        ),
+                    ]
+                ),
+                className="pack-panel",
+            ),
+            dcc.Store(id=ID_PACK_JOB),
+            dcc.Interval(id=ID_PACK_POLL, interval=PACK_POLL_MS, disabled=True),
+        ]
+    )
 
 
 def chart_href(kpi_id: str, search: str) -> str:
@@ -435,3 +523,271 @@ def update_overview(state_data):
         ),
         audit_figure,
     )
+
+
+# --------------------------------------------------------------------------- the monthly pack
+
+# The month starts as the filter bar's last month, within the force's months (the filter bar's
+# "To" carries them as min and max), whenever the filters change.
+dash.clientside_callback(
+    "function (state, first, last) {"
+    "  if (!state || !state.period_to) { return [window.dash_clientside.no_update, first, last]; }"
+    "  return [state.period_to, first, last];"
+    "}",
+    Output(ID_PACK_MONTH, "value"),
+    Output(ID_PACK_MONTH, "min"),
+    Output(ID_PACK_MONTH, "max"),
+    Input(ID_STATE, "data"),
+    State(ID_TO, "min"),
+    State(ID_TO, "max"),
+)
+
+# A month outside the data says so at once, and the button waits; so does a pack being built
+# (the poll runs only then). The server checks the month again: this only saves a round trip.
+dash.clientside_callback(
+    "function (month, first, last, idle) {"
+    "  var names = ['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];"
+    "  var words = function (m) { return names[Number(m.slice(5, 7)) - 1] + ' ' + m.slice(0, 4); };"
+    "  var ok = typeof month === 'string' && /^[0-9]{4}-[0-9]{2}$/.test(month)"
+    "    && (!first || month >= first) && (!last || month <= last);"
+    "  var hint = ok ? '' : (first && last"
+    "    ? 'Choose a month from ' + words(first) + ' to ' + words(last) + ', the months the data covers.'"
+    "    : 'Choose a month.');"
+    "  return [!ok || idle === false, !ok, hint];"
+    "}",
+    Output(ID_PACK_BUILD, "disabled"),
+    Output(ID_PACK_MONTH, "invalid"),
+    Output(ID_PACK_MONTH_HINT, "children"),
+    Input(ID_PACK_MONTH, "value"),
+    Input(ID_PACK_MONTH, "min"),
+    Input(ID_PACK_MONTH, "max"),
+    Input(ID_PACK_POLL, "disabled"),
+)
+
+
+def _disclosure_asked(value) -> bool:
+    if value in (None, []):
+        return False
+    if value == [DISCLOSURE_ON]:
+        return True
+    raise InputError(f"disclosure control is [] (off) or [{DISCLOSURE_ON!r}] (on)")
+
+
+def _pack_work(selection, *, disclosure: bool, principal):
+    """The job's work: build the pack into the job's folder, reporting each step; its files' names.
+
+    The build's end is an audit row of its own (the request that started it has long returned):
+    its pack id ties the files to the log.
+    """
+    from exports.pack import PackError, build_pack
+    from exports.routes import RenderError
+    from ui.jobs import JobFailed
+
+    def work(progress) -> list[str]:
+        started = time.perf_counter()
+        job = {"job": progress.folder.name, "month": selection.month, "disclosure": disclosure}
+        try:
+            built = build_pack(
+                get_store(),
+                selection.month,
+                selection.filters,
+                disclosure=disclosure,
+                out_dir=progress.folder,
+                user=principal.name,
+                progress=progress.report,
+            )
+        except (PackError, DataError) as exc:  # the data changed or went away since the click
+            _record_job(principal, "refused", started, {**job, "reason": str(exc)}, selection)
+            raise JobFailed(f"No pack: {exc}") from exc
+        except RenderError as exc:
+            _record_job(principal, "failed", started, {**job, "reason": str(exc)}, selection)
+            raise JobFailed(f"No pack: {exc}. Try again in a minute.") from exc
+        except Exception as exc:
+            _record_job(principal, "failed", started, {**job, "reason": type(exc).__name__}, selection)
+            raise
+        done = {
+            **job,
+            "pack_id": built.plan.pack_id,
+            "pages": len(built.plan.pages),
+            "data_version": built.plan.data_version,
+            "seconds": {step: round(took, 1) for step, took in built.seconds.items()},
+        }
+        _record_job(principal, "done", started, done, selection)
+        return [built.pptx.name, built.pdf.name]
+
+    return work
+
+
+def _record_job(principal, outcome: str, started: float, detail: dict, selection) -> None:
+    from auth import audit
+
+    audit.record(
+        "export pack job",
+        outcome=outcome,
+        user=principal.name,
+        role=principal.role,
+        force=principal.force,
+        page="/",
+        filters=selection.state.to_search(),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        detail=detail,
+    )
+
+
+@dashboard_callback(
+    Output(ID_PACK_JOB, "data"),
+    Input(ID_PACK_BUILD, "n_clicks"),
+    State(ID_STATE, "data"),
+    State(ID_PACK_MONTH, "value"),
+    State(ID_PACK_DISCLOSURE, "value"),
+    action="export pack",
+    role=PACK_ROLE,
+    prevent_initial_call=True,
+)
+def update_pack_job(clicks, state_data, month, disclosure_value):
+    """Start the pack as a background job of the user's (or show the one still being built)."""
+    from auth.web import current_principal
+    from exports.pack import PackError, select
+    from exports.routes import where_words
+    from ui.jobs import RUNNING, JobBusy, list_jobs, start_job
+
+    if not clicks:
+        raise PreventUpdate
+    state = require_state(state_data)  # the force the user may see, whatever the browser said
+    disclosure = _disclosure_asked(disclosure_value)
+    if not isinstance(month, str) or not month:
+        raise InputError("No pack: choose a month (YYYY-MM).")
+    try:
+        # The month is checked against the force's data here, before any job exists.
+        selection = select(get_store(), month, state.filters)
+    except PackError as exc:
+        raise InputError(f"No pack: {exc}") from None
+    filters = selection.state.to_search()
+    audit_detail(filters=filters, month=selection.month, disclosure=disclosure)
+    principal = current_principal()
+    where = where_words(selection.state.force, selection.state.lpa, selection.state.local_authority)
+    label = f"Pack for {where}, {month_label(selection.month)}" + (
+        ", disclosure controlled" if disclosure else ""
+    )
+    asked = {"month": selection.month, "disclosure": disclosure, "filters": filters}
+    try:
+        job_id = start_job(
+            PACK_JOB,
+            principal.name,
+            _pack_work(selection, disclosure=disclosure, principal=principal),
+            label=label,
+            detail=asked,
+        )
+    except JobBusy:
+        # One pack at a time per analyst: show the one under way rather than refuse the click.
+        running = [s for s in list_jobs(principal.name) if s["kind"] == PACK_JOB and s["state"] == RUNNING]
+        if not running:
+            raise
+        audit_detail(job=running[0]["id"], reason=f"{running[0]['label']} was still being built")
+        return running[0]["id"]
+    audit_detail(job=job_id)
+    return job_id
+
+
+@dashboard_callback(
+    Output(ID_PACK_STATUS, "children"),
+    Output(ID_PACK_POLL, "disabled"),
+    Input(ID_PACK_POLL, "n_intervals"),
+    Input(ID_PACK_JOB, "data"),
+    # Not a "view" action: a status read from the shared cache would stop the bar.
+    action="check pack progress",
+    role=PACK_ROLE,
+)
+def update_pack_status(_ticks, job_id):
+    """The pack's progress while it is built, then its downloads (or why it failed)."""
+    from auth.web import current_principal
+    from ui.jobs import RUNNING, JobNotFound, job_status, list_jobs
+
+    owner = current_principal().name
+    if job_id is None:
+        # Opening the page: the user's newest pack still kept (one under way when they left).
+        status = next((s for s in list_jobs(owner) if s["kind"] == PACK_JOB), None)
+        if status is None:
+            raise PreventUpdate
+    else:
+        try:
+            status = job_status(job_id, owner)
+            if status["kind"] != PACK_JOB:
+                raise JobNotFound("no such job")
+        except JobNotFound:
+            audit_detail(reason="no such pack")
+            message = "That pack is no longer kept (packs are kept for a day): build it again."
+            return dbc.Alert(message, color="warning", className="mb-0 small"), True
+    asked = status.get("detail") or {}
+    audit_detail(
+        filters=asked.get("filters"),
+        job=status["id"],
+        state=status["state"],
+        done=status.get("done"),
+        total=status.get("total"),
+    )
+    return pack_status_view(status), status["state"] != RUNNING
+
+
+PACK_FILE_WORDS = {"pptx": "PowerPoint", "pdf": "PDF"}
+
+
+def progress_bar(done: int, total: int | None, *, running: bool) -> html.Div:
+    """Bootstrap 5.3's progress bar, written out: dbc.Progress gives its bar no accessible name
+    (axe: aria-progressbar-name), and the bar is the one thing a screen reader needs to hear."""
+    share = round(100 * done / total) if total else 0
+    bar_class = "progress-bar" + (" progress-bar-striped progress-bar-animated" if running else " bg-success")
+    return html.Div(
+        html.Div(f"{share}%", className=bar_class, style={"width": f"{share}%"}),
+        className="progress pack-progress",
+        role="progressbar",
+        **{
+            "aria-label": "Pack built so far",
+            "aria-valuenow": str(share),
+            "aria-valuemin": "0",
+            "aria-valuemax": "100",
+        },
+    )
+
+
+def pack_status_view(status: dict) -> list:
+    """A pack job's status as the panel shows it (pure): bar and step, downloads, or what went wrong."""
+    from ui.jobs import DONE, RUNNING
+
+    done, total = int(status.get("done") or 0), status.get("total")
+    label = status.get("label") or "The pack"
+    if status["state"] == RUNNING:
+        return [
+            html.P([html.Strong(label), ": being built."], className="small mb-1"),
+            progress_bar(done, total, running=True),
+            html.P(
+                status.get("message") or "Starting", className="small text-body-secondary mt-1 mb-0 pack-step"
+            ),
+        ]
+    if status["state"] == DONE:
+        links = []
+        for name in status.get("files", []):
+            kind = PACK_FILE_WORDS.get(name.rpartition(".")[2], name)
+            links.append(
+                html.A(
+                    f"Download the {kind} ({name})",
+                    href=f"/export/pack/{status['id']}/{name}",
+                    download=name,
+                    className="btn btn-outline-primary btn-sm me-2 mb-1 pack-download",
+                )
+            )
+        took = f" in {status['seconds']:.0f} s" if status.get("seconds") is not None else ""
+        return [
+            html.P(
+                [html.Strong(label), f": built{took}. Kept for a day, for you only."], className="small mb-1"
+            ),
+            progress_bar(1, 1, running=False),
+            html.Div(links, className="mt-2"),
+        ]
+    return [
+        dbc.Alert(
+            [html.Strong(label), ": not built. ", status.get("message") or ""],
+            color="danger" if status["state"] == "failed" else "warning",
+            className="small mb-0 pack-failed",
+        )
+    ]
