@@ -15,6 +15,7 @@ share one answer):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +23,7 @@ import pandas as pd
 
 from data.settings import STATUS_NONE, STATUS_OFF, STATUS_ON
 from kpi.summary import KpiException, Recommendation, worst_status
-from queries import DataStore
+from queries import DataStore, concurrently
 from queries.kpis import Filters, Period, add_months, catalog, kpi_breakdown
 
 TRAVEL_MONTHS = 3  # direction of travel: now against this many months before
@@ -171,9 +172,18 @@ def largest_mover(store: DataStore, kpi_id: str, end_month: str, filters: Filter
     previous = months_ending(end_month, 2)[0]
     before = Period(previous, previous)
     best: Mover | None = None
-    for column in columns:
-        after_frame = kpi_breakdown(store, kpi_id, column, now, filters).set_index("group")
-        before_frame = kpi_breakdown(store, kpi_id, column, before, filters).set_index("group")
+    # Every column's two months are read side by side: one after another they were most of the
+    # overview's update (about 120 ms a concern, for one force).
+    frames = concurrently(
+        [
+            functools.partial(kpi_breakdown, store, kpi_id, column, period, filters)
+            for column in columns
+            for period in (now, before)
+        ]
+    )
+    for i, column in enumerate(columns):
+        after_frame = frames[2 * i].set_index("group")
+        before_frame = frames[2 * i + 1].set_index("group")
         for group in after_frame.index.union(before_frame.index):
             a = after_frame.loc[group] if group in after_frame.index else None
             b = before_frame.loc[group] if group in before_frame.index else None

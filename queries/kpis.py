@@ -258,7 +258,7 @@ def kpi_table(
         "breakdown": breakdown,
         **filters.as_params(),
     }
-    frames = [store.run(name, params) for name in query_names]
+    frames = store.run_many([(name, params) for name in query_names])
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     result = result[result["kpi_id"].isin(wanted)].reset_index(drop=True)
     for column in ("numerator", "denominator", "value"):
