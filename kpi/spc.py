@@ -257,6 +257,9 @@ class SpcResult:
     signal: Signal | None
     direction: str
     run_length: int
+    # The median number of cases a month rests on, over the last segment's months, for a KPI
+    # whose figure rests on its cases (a percentage, a median); None when unknown.
+    cases: float | None = None
 
     @property
     def is_trial(self) -> bool:
@@ -553,6 +556,9 @@ def variation_status(signal: Signal | None, segment: Segment | None) -> Status:
     return Status(f"{signal.variation}_{signal.side}", label, tooltip[0].upper() + tooltip[1:])
 
 
+SMALL_CASES = 10  # fewer cases a month than this and a month's figure swings on one or two
+
+
 def assurance(result: SpcResult, target: float | None, comparison: str = ">=") -> Status | None:
     """Whether the process will meet ``target``: "meets", "fails", "hit_and_miss"; None without target/limits.
 
@@ -587,11 +593,21 @@ def assurance(result: SpcResult, target: float | None, comparison: str = ">=") -
             "without a change to how the work is done.",
         )
     else:
+        # Said with its n: on a handful of cases a month the limits are wide and almost any target
+        # falls between them, which is about the count, not the process (issue 11).
+        cases = result.cases
+        few = cases is not None and cases < SMALL_CASES
         status = Status(
             "hit_and_miss",
-            "Hit and miss",
+            "Hit and miss" if cases is None else f"Hit and miss (n ≈ {cases:,.0f} a month)",
             f"the target ({shown}) lies between the process limits, so it will be met in some months and "
-            "missed in others by chance alone.",
+            "missed in others by chance alone."
+            + (
+                f" Its months rest on about {cases:,.0f} cases each: with so few, one or two cases swing a "
+                "month's figure, so the limits are wide."
+                if few
+                else ""
+            ),
         )
     tooltip = provisional + status.tooltip
     return Status(status.code, status.label, tooltip[0].upper() + tooltip[1:])

@@ -8,7 +8,7 @@ status for the same figure.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -207,14 +207,31 @@ def kpi_spc(
     results = {}
     for kpi_id in kpi_ids:
         rows = history[history["kpi_id"] == kpi_id]
-        results[kpi_id] = spc.xmr(
+        result = spc.xmr(
             list(rows["month"]),
             [None if v is None else float(v) for v in rows["value"]],
             direction=settings.direction(kpi_id),
             run_length=settings.spc_run_length,
             step_changes=events.step_changes_for(kpi_id),
         )
+        results[kpi_id] = replace(result, cases=_cases_a_month(rows, result, catalog().kpis[kpi_id].unit))
     return results
+
+
+CASE_UNITS = ("pct", "min", "days")  # a figure that rests on its cases: its denominator counts them
+
+
+def _cases_a_month(rows: pd.DataFrame, result: spc.SpcResult, unit: str) -> float | None:
+    """The median denominator of the months (with a value) in the chart's last segment, or None."""
+    if unit not in CASE_UNITS or not result.segments or rows.empty:
+        return None
+    last = result.segments[-1]
+    counts = [
+        float(d)
+        for month, d, v in zip(rows["month"], rows["denominator"], rows["value"], strict=True)
+        if last.start_month <= month <= last.end_month and v is not None and d is not None and not pd.isna(d)
+    ]
+    return float(pd.Series(counts).median()) if counts else None
 
 
 ASSURANCE_VERDICTS = {

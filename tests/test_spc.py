@@ -676,3 +676,15 @@ def test_the_shipped_events_file_loads_with_known_kpis(monkeypatch):
     for area in ("initial_contact", "managing_risk"):
         for annotation in events.annotations_for("arms_outstanding", area):
             assert annotation.month[:4] in ("2020", "2021", "2022", "2023")
+
+
+def test_hit_and_miss_says_how_many_cases_a_month_it_rests_on():
+    from dataclasses import replace
+
+    few = assurance(replace(chart(BASE), cases=7.0), 11, ">=")
+    assert few.label == "Hit and miss (n ≈ 7 a month)"
+    assert "about 7 cases each" in few.tooltip
+    many = assurance(replace(chart(BASE), cases=250.0), 11, ">=")
+    assert many.label == "Hit and miss (n ≈ 250 a month)" and "cases each" not in many.tooltip
+    # The other verdicts do not rest on the count in the same way: their words stay.
+    assert assurance(replace(chart(BASE), cases=7.0), 17, ">=").label == "Consistently fails target"

@@ -86,3 +86,26 @@ def test_sparks_from_the_spc_history_equal_sparks_queried_alone(synthetic_dir):
         shared = kpi_summary(store, period, Filters("Dorset"), kpi_ids, history=history)
         assert list(shared["spark"]) == list(alone["spark"])
         assert shared.drop(columns="spark").equals(alone.drop(columns="spark"))
+
+
+def test_spc_cases_are_the_median_denominator_of_the_last_segment(synthetic_dir):
+    """Against pandas over the same history rows: the months from the last step change on."""
+    from kpi.spc import load_events
+    from kpi.summary import kpi_history, kpi_spc
+    from queries import DataStore
+    from queries.kpis import Filters, Period
+
+    store = DataStore(synthetic_dir)
+    kpis = ["pp_ppn_pct", "thrive_completion_pct", "aa_delay_median_min", "rso_per_offender_manager"]
+    history = kpi_history(store, Period("2021-04", "2022-03"), Filters("Dorset"), kpis)
+    results = kpi_spc(history, kpis, load_settings(), load_events())
+    for kpi_id in kpis:
+        result = results[kpi_id]
+        rows = history[history["kpi_id"] == kpi_id]
+        if catalog().kpis[kpi_id].unit not in ("pct", "min", "days"):
+            assert result.cases is None  # a ratio's denominator is officers, not cases
+            continue
+        last = result.segments[-1]
+        shown = rows[(rows["month"] >= last.start_month) & (rows["month"] <= last.end_month)]
+        shown = shown[shown["value"].notna()]
+        assert result.cases == pytest.approx(pd.to_numeric(shown["denominator"]).median())
