@@ -25,7 +25,7 @@ import figures
 from auth import web as auth_web
 from exports.routes import blueprint as exports_blueprint
 from queries import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
-from ui import filters, guard, state
+from ui import filters, guard, shared_cache, state
 
 HERE = Path(__file__).parent
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -54,6 +54,7 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname
 auth_web.configure(server)  # sign-in, the guard on every route, security headers
 server.register_blueprint(exports_blueprint)  # /export/...: chart snapshots, chart data, records (analysts)
 guard.install(app)  # a /_dash-update-component body must be a call of a declared callback
+shared_cache.init_app(server)  # page views shared by every worker and server (Redis when REDIS_URL is set)
 
 
 def user_menu() -> html.Div:

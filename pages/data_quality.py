@@ -656,6 +656,8 @@ def update_error_records(check_id, state_data):
     Output(ID_HISTORY, "children"),
     Input(ID_STATE, "data"),
     action="view ingest history",
+    # The ingest log records refused loads too, which leave the data version (the cache's key) as it was.
+    cache=False,
 )
 def update_ingest_history(state_data):
     require_state(state_data)

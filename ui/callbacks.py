@@ -5,10 +5,13 @@ Every page registers its callbacks with :func:`dashboard_callback` instead of
 
 - finds the signed-in principal (the route guard has already refused anyone else);
 - checks the role the callback needs (``role="officer"`` for records...), and refuses with 403;
+- serves a page view from the shared cache (``ui.shared_cache``) when its result is kept there for
+  the user's scope, and keeps what it computes (page views only: never records, exports or uploads);
 - runs the callback; an input the callback cannot use (a crafted request) becomes a 400 with a
   message, never a 500;
 - writes one audit row: who, role, force, client, action, page, filters, drill-down, KPI, row
-  count, purpose, outcome (done / refused / failed) and duration.
+  count, purpose, outcome (done / refused / failed) and duration; a result from the cache says so
+  (``cache: hit`` in its detail).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from auth import AccessDenied, Principal, audit
 from auth import role_allows as auth_role_allows
 from auth.web import client_address, current_principal
 from figures import text_only
+from ui import shared_cache
 
 log = logging.getLogger("audit")
 # What a callback adds to its audit row (which records, which filters), set by audit_detail().
@@ -74,6 +78,9 @@ def user_may(needed: str) -> bool:
 
 
 RECORDS_ROLE = "officer"
+# The actions of page views: they read aggregates and change nothing, so a result computed once serves
+# every user of the same scope. Records, exports, uploads, the purpose and drill-downs name no such action.
+CACHED_ACTIONS = ("view ", "compare forces ")
 RECORDS_NOTE = "The pseudonymised records behind this are shown to officers, analysts and administrators."
 
 
@@ -154,8 +161,24 @@ def _check_records_rate(principal: Principal) -> None:
         )
 
 
+def cached_by_default(action: str, role: str, records: bool) -> bool:
+    """Whether a callback's results are kept in the shared cache unless it says otherwise.
+
+    Page views open to every role (``CACHED_ACTIONS``); never records (each view is its own audited
+    disclosure, and its rate limit counts views) nor a callback behind a higher role (the audit log
+    page, which changes with every call).
+    """
+    return not records and role == "gold" and action.startswith(CACHED_ACTIONS)
+
+
 def dashboard_callback(
-    *dependencies, action: str, role: str = "gold", records: bool = False, without_purpose=None, **kwargs
+    *dependencies,
+    action: str,
+    role: str = "gold",
+    records: bool = False,
+    without_purpose=None,
+    cache: bool | None = None,
+    **kwargs,
 ):
     """Register a Dash callback behind the role check and the audit log.
 
@@ -168,6 +191,10 @@ def dashboard_callback(
             and only once the session has given a purpose (``ui.purpose``), which its audit row names.
         without_purpose: for a records callback, what to return instead of rows while no purpose is
             given (a message in its outputs); the call is logged as refused.
+        cache: keep results in the shared cache (``ui.shared_cache``) and serve repeats from it, after
+            the role check; None decides by :func:`cached_by_default`. Only for a callback whose
+            result follows from its arguments, the data and the user's scope alone, with no side
+            effect; never for records.
         **kwargs: passed to ``dash.callback`` (prevent_initial_call...).
     """
     if records:
@@ -175,8 +202,17 @@ def dashboard_callback(
             raise ValueError(f"a records callback's action must say so: {action!r}")
         if not auth_role_allows(role, RECORDS_ROLE):
             role = RECORDS_ROLE
+        if cache:
+            raise ValueError(f"a records callback is never cached: {action!r}")
+    cached = cached_by_default(action, role, records) if cache is None else cache
 
     def register(func):
+        # The function's name alone is not enough: one function registers each area's callback.
+        callback_id = " ".join(
+            [f"{func.__module__}.{func.__qualname__}", action]
+            + [str(dependency) for dependency in dependencies if isinstance(dependency, dash.Output)]
+        )
+
         @functools.wraps(func)
         def wrapper(*args, **kw):
             started = time.perf_counter()
@@ -197,7 +233,16 @@ def dashboard_callback(
                         return without_purpose()
                     _details.get()["purpose"] = purpose
                     _check_records_rate(principal)
-                return _labels_as_text(func(*args, **kw))
+                if not cached:
+                    return _labels_as_text(func(*args, **kw))
+                key = shared_cache.key_for(callback_id, args, kw, principal)
+                hit = shared_cache.lookup(key)
+                if hit is not None:
+                    _details.get().update(hit.details, cache="hit")
+                    return hit.result
+                result = _labels_as_text(func(*args, **kw))
+                shared_cache.store(key, result, dict(_details.get()))
+                return result
             except PreventUpdate:
                 outcome = None  # nothing was shown: not an action
                 raise
@@ -228,6 +273,7 @@ def dashboard_callback(
             raise error
 
         wrapper.required_role = role
+        wrapper.is_cached = cached
         return dash.callback(*dependencies, **kwargs)(wrapper)
 
     return register
