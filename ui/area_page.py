@@ -10,6 +10,7 @@ to it (a page focus, on top of the shared filter bar).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
@@ -23,7 +24,7 @@ from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
 from figures import distributions as distribution_figures
 from kpi import spc
 from kpi.summary import kpi_history, kpi_spc, kpi_summary, peer_ranks
-from queries import DataError
+from queries import DataError, concurrently
 from queries.definitions import define
 from queries.kpis import (
     Filters,
@@ -830,6 +831,29 @@ def _trend_outputs(
     return trend_figures, badges
 
 
+def shown_breakdown(kpi_id: str, column: str, state: FilterState) -> tuple[str, str | None]:
+    """The column a breakdown is drawn by under ``state``, and why, when it is not the page's own.
+
+    Split by LPA under an LPA filter, the chart had one bar and said nothing (issue 11): it goes
+    one level down, to the LPA's local authorities, when the KPI's query can split by them; else
+    it keeps its one bar and says why.
+    """
+    allowed = catalog().queries[catalog().kpis[kpi_id].query].breakdowns
+    if column == "lpa" and state.lpa:
+        if "local_authority" in allowed and not state.local_authority:
+            return "local_authority", f"By local authority: the page is filtered to LPA {state.lpa}"
+        return column, f"One bar: the page is filtered to LPA {state.lpa}; clear it to compare LPAs"
+    if column == "local_authority" and state.local_authority:
+        return column, (
+            f"One bar: the page is filtered to {state.local_authority}; clear it to compare local authorities"
+        )
+    return column, None
+
+
+def _small_note(text: str) -> str:
+    return f"<br><span style='font-size:11px'>{text}</span>"
+
+
 def _breakdown_outputs(breakdowns, state: FilterState, focus: PageFocus):
     """One sorted bar per (kpi_id, column) for the period (or the focus month)."""
     store = get_store()
@@ -837,21 +861,33 @@ def _breakdown_outputs(breakdowns, state: FilterState, focus: PageFocus):
     shown_state = FilterState(
         period.start_month, period.end_month, state.force, state.lpa, state.local_authority
     )
+    shown = [(kpi_id, *shown_breakdown(kpi_id, column, state)) for kpi_id, column in breakdowns]
+    frames = concurrently(
+        [
+            functools.partial(kpi_breakdown, store, kpi_id, column, period, state.filters)
+            for kpi_id, column, _ in shown
+        ]
+    )
     bar_figures = []
-    for kpi_id, column in breakdowns:
+    for (kpi_id, column, why), frame in zip(shown, frames, strict=True):
         kpi = catalog().kpis[kpi_id]
         target = store.settings.targets.get(kpi_id)
         words = BREAKDOWN_WORDS.get(column, column)
         title = chart_title(f"{kpi.label} by {words}", shown_state)
-        frame = kpi_breakdown(store, kpi_id, column, period, state.filters)
+        one_bar = frame["value"].notna().sum() == 1
+        if why and one_bar and column == "local_authority" and state.lpa and not state.local_authority:
+            why = (
+                f"One bar: LPA {state.lpa} lies in one local authority; clear the LPA filter to compare LPAs"
+            )
+        if why:
+            title += _small_note(why)
+        elif one_bar:
+            title += _small_note(f"One bar: only one {words} has records in this selection")
         highlight = None
         if focus.group and focus.column == column:
             highlight = focus.value
         elif focus.group:
-            title += (
-                f"<br><span style='font-size:11px'>Not narrowed to {BREAKDOWN_WORDS.get(focus.column)} "
-                f"{focus.value}</span>"
-            )
+            title += _small_note(f"Not narrowed to {BREAKDOWN_WORDS.get(focus.column)} {focus.value}")
         bar_figures.append(
             figures.breakdown_bar(
                 frame,
@@ -891,6 +927,7 @@ def chart_tables(
     for index, (kpi_id, column) in enumerate(breakdowns):
         key = _chart_key("breakdown", index)
         if key in keys:
+            column, _why = shown_breakdown(kpi_id, column, state)
             frame = kpi_breakdown(store, kpi_id, column, period, state.filters)
             label = BREAKDOWN_WORDS.get(column, column).capitalize()
             unit = catalog().kpis[kpi_id].unit
@@ -947,6 +984,7 @@ def area_chart(area: str, key: str, state: FilterState, focus: PageFocus | None 
     if kind == "breakdown" and ref.isdigit() and int(ref) < len(breakdowns):
         kpi_id, column = breakdowns[int(ref)]
         (figure,) = _breakdown_outputs((breakdowns[int(ref)],), state, focus)
+        column, _why = shown_breakdown(kpi_id, column, state)
         frame = kpi_breakdown(get_store(), kpi_id, column, focus.period(state), state.filters)
         table = frame[["group", "value", "numerator", "denominator"]].reset_index(drop=True)
         n = float(frame["denominator"].sum()) if frame["denominator"].notna().any() else None
@@ -1033,7 +1071,14 @@ def register(area: str, breakdowns: tuple[tuple[str, str], ...] = ()) -> None:
         if isinstance(trigger, dict) and trigger.get("type") == "area-trend":
             focus = click_to_focus(click, None, current)
         elif isinstance(trigger, dict) and trigger.get("type") == "area-breakdown":
-            focus = click_to_focus(click, breakdowns[trigger["index"]][1], current)
+            index = trigger.get("index")
+            if not isinstance(index, int) or not 0 <= index < len(breakdowns):
+                raise InputError("no such chart on this page")
+            # The bar clicked is of the column the chart was drawn by (one level down under an LPA).
+            kpi_id, column = breakdowns[index]
+            focus = click_to_focus(
+                click, shown_breakdown(kpi_id, column, require_state(state_data))[0], current
+            )
         else:
             raise PreventUpdate
         return asdict(replace(focus, search=search))
