@@ -34,6 +34,12 @@ One load or rollback at a time changes a data folder (``--wait`` for another to 
 killed on the way leaves the previous version current and is cleaned up and logged as
 "interrupted" by the next. Every attempt is logged, with the operating-system account as its
 user unless the caller (the app) names the signed-in user.
+
+The app's Load data page calls :func:`ingest` as the command line does, adding what a page
+needs: the name the user uploaded (``labels``: messages and the log never show the private
+path it was saved at), their role for the audit row, a ``progress`` callback for each stage, and
+``expect_version`` (the version its dry run compared with: a confirmed load refuses if the table
+changed in between).
 """
 
 from __future__ import annotations
@@ -80,6 +86,19 @@ KEEP_VERSIONS = 12  # versions kept besides the current one (a year of monthly r
 PAUSE_ENV = "CPD_INGEST_TEST_PAUSE"  # "stage[:seconds]": the crash tests' hook, never set otherwise
 MAX_LOGGED_REASONS = 50
 ROW_NOTE = "rows are data rows: row 1 is the first row after the header"
+DRY_RUN_STEPS = 3  # reading, checking, comparing: what a progress callback is told
+LOAD_STEPS = 5  # waiting for the lock, the three of a dry run, writing
+ANY_VERSION = "*"  # expect_version's default: no version is named so (versions are time stamps)
+ProgressCallback = Callable[[int, int, str], None]
+
+
+def _no_progress(done: int, total: int, message: str) -> None:
+    """What a load reports to when nobody is watching (the command line prints its summary)."""
+
+
+def _files_text(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{len(names)} files"
+
 
 _BOOL_WORDS = {
     "true": True,
@@ -100,6 +119,7 @@ _KINDS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+FILE_SUFFIXES = tuple(_KINDS)  # what an extract's name may end with (the app's upload offers these)
 
 _TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}"
@@ -1607,7 +1627,7 @@ def _audit(data_dir: Path, record: dict) -> None:
             f"ingest {record['table']}",
             outcome=outcome,
             user=record["user"],
-            role="cli",
+            role=record.get("role") or "cli",
             rows=record.get("rows"),
             detail={
                 k: record.get(k) for k in ("status", "files", "version", "previous_version", "rejected_rows")
@@ -1684,9 +1704,11 @@ def _start(data_dir: Path, lock: storage.DataLock) -> list[str]:
     return reasons
 
 
-def _read_all(spec: Table, paths: list[Path], options: ReadOptions) -> list[_Source]:
+def _read_all(
+    spec: Table, paths: list[Path], options: ReadOptions, labels: Sequence[str] | None = None
+) -> list[_Source]:
     """Every input file read (or IngestError naming each that cannot be used)."""
-    labels = _labels(paths)
+    labels = list(labels) if labels else _labels(paths)
     sources, file_errors = [], []
     seen: set[Path] = set()
     for path, label in zip(paths, labels, strict=True):
@@ -1740,6 +1762,10 @@ def ingest(
     ignore_extra_columns: bool = False,
     wait_seconds: float = LOCK_WAIT_SECONDS,
     keep: int | None = KEEP_VERSIONS,
+    labels: Sequence[str] | None = None,
+    role: str | None = None,
+    progress: ProgressCallback | None = None,
+    expect_version: str | None = ANY_VERSION,
 ) -> IngestResult:
     """Load ``files`` (CSV, XLSX or parquet; together one table) into ``table``, all or nothing.
 
@@ -1769,6 +1795,15 @@ def ingest(
         wait_seconds: how long to wait for another load or rollback of the folder to finish
             before refusing.
         keep: versions kept besides the current one; older ones are removed (None: keep all).
+        labels: what to call each file in messages and in the log (default: its name). The app
+            passes the name the user uploaded, not the private file it was saved as.
+        role: the signed-in user's role, for the audit row (default "cli").
+        progress: called as ``progress(done, total, message)`` at each stage (reading,
+            validating, planning, writing), so a page can show how far a large file has got.
+        expect_version: refuse the load unless the table's current version is this one when
+            the lock is held (None: the table has no version yet). The app passes the version
+            its dry run compared with, so that a load confirmed after another one landed does
+            not do something other than the summary the user saw. Default: not checked.
 
     Returns:
         What was loaded (or, for a dry run, what would be) and what it changed.
@@ -1780,7 +1815,12 @@ def ingest(
     data_dir = Path(data_dir)
     paths = [Path(f) for f in files]
     who = _user(user)
-    base = {"user": who, "table": table, "files": [str(p.absolute()) for p in paths]}
+    if labels is not None and len(labels) != len(paths):
+        raise ValueError("give one label per file")
+    names = list(labels) if labels is not None else [str(p.absolute()) for p in paths]
+    base = {"user": who, "table": table, "files": names}
+    if role:
+        base["role"] = role
     mode = "replace all" if replace_all else "refresh"
     settings = {
         "replace_all": replace_all,
@@ -1790,6 +1830,9 @@ def ingest(
         "sheet": sheet,
         "ignore_extra_columns": ignore_extra_columns,
         "keep": keep,
+        "labels": list(labels) if labels is not None else None,
+        "progress": progress or _no_progress,
+        "expect_version": expect_version,
     }
     if dry_run:
         return _load(data_dir, table, paths, base, mode, settings, None)
@@ -1802,6 +1845,7 @@ def ingest(
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
         "stage": "started",
     }
+    settings["progress"](0, LOAD_STEPS, "Waiting for any other load of this data to finish")
     try:
         with storage.data_lock(data_dir, holder, wait_seconds=wait_seconds) as lock:
             interrupted = _start(data_dir, lock)
@@ -1836,6 +1880,14 @@ def _load(
     """Read, validate, plan and (unless ``lock`` is None: a dry run) store and log one load."""
     dry_run = lock is None
     rows = 0
+    steps = DRY_RUN_STEPS if dry_run else LOAD_STEPS
+    done = 0 if dry_run else 1  # a load's first step was waiting for the lock
+
+    def step(message: str) -> None:
+        nonlocal done
+        settings["progress"](done, steps, message)
+        done += 1
+
     try:
         spec = _table_spec(table)
         if not paths:
@@ -1846,19 +1898,31 @@ def _load(
             sheet=settings["sheet"],
             ignore_extra_columns=settings["ignore_extra_columns"],
         )
-        sources = _read_all(spec, paths, options)
+        step(f"Reading {_files_text(settings['labels'] or [p.name for p in paths])}")
+        sources = _read_all(spec, paths, options, settings["labels"])
         rows = sum(len(s.raw) for s in sources)
+        step(f"Checking {rows:,} rows against the {table} contract")
         frame, problems = _validate(spec, sources)
         if problems:
             raise _refuse_rows(spec, sources, problems)
+        step(f"Comparing with the {table} table's current rows")
         plan = _plan(spec, frame, _read_current(data_dir, spec), replace_all=settings["replace_all"])
         if plan.conflicts:
             raise _refuse_rows(spec, sources, _to_problems(spec, sources, plan.conflicts))
         if not settings["replace_all"]:
             _guard(plan, spec, settings["max_removed_share"])
         previous = _current(data_dir, table)
+        expected = settings["expect_version"]
+        if lock is not None and expected != ANY_VERSION and previous != expected:
+            raise IngestError(
+                f"{table} not loaded: the table changed after these files were checked (version "
+                f"{expected or 'none'} then, {previous or 'none'} now: another load or rollback "
+                "landed in between); the table is unchanged — check the files again",
+                rows=rows,
+            )
         version, removed_versions = None, []
         if lock is not None:
+            step(f"Writing the new version of {table}")
             version, previous = _store(data_dir, spec, plan, sources, lock)
             if settings["keep"] is not None:
                 removed_versions = storage.prune_versions(data_dir, table, settings["keep"])
@@ -1905,7 +1969,7 @@ def _load(
         version=version,
         previous_version=previous,
         rows=plan.new.num_rows,
-        files=[str(p) for p in paths],
+        files=settings["labels"] or [str(p) for p in paths],
         path=storage.table_dir(data_dir, table),
         ignored_columns={s.label: s.ignored for s in sources if s.ignored},
         mode=mode,
