@@ -127,3 +127,45 @@ def test_repeat_missing_cohort_matches_its_kpi(synthetic_dir):
     assert 100 * cohort["is_referred"].sum() / len(cohort) == pytest.approx(
         values["repeat_missing_referred_pct"]
     )
+
+
+def _setting(store: DataStore, name: str) -> str:
+    return store._connect().execute(f"select current_setting('{name}')").fetchone()[0]
+
+
+def test_duckdb_is_held_to_a_memory_limit_and_spills_to_a_private_folder(tmp_path, monkeypatch):
+    import os
+
+    write_parquet("incidents", _incidents(["a"]), tmp_path / "incidents" / "2022.parquet")
+    monkeypatch.delenv("CPD_DUCKDB_MEMORY_LIMIT", raising=False)
+    store = DataStore(tmp_path)
+    assert _setting(store, "memory_limit") == "953.6 MiB"  # 1 GB
+    spill = _setting(store, "temp_directory")
+    assert os.stat(spill).st_mode & 0o077 == 0 and "cpd-duckdb-spill" in spill
+    monkeypatch.setenv("CPD_DUCKDB_MEMORY_LIMIT", "200MB")
+    assert _setting(DataStore(tmp_path), "memory_limit") == "190.7 MiB"
+
+
+def test_a_wrong_memory_limit_is_named(tmp_path, monkeypatch):
+    write_parquet("incidents", _incidents(["a"]), tmp_path / "incidents" / "2022.parquet")
+    monkeypatch.setenv("CPD_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(DataError, match=r"CPD_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
+        kpi_values(DataStore(tmp_path), MARCH, Filters())
+
+
+def test_the_query_threads_give_the_answers_of_one_thread(synthetic_dir, monkeypatch):
+    """run_many side by side equals run in turn, in the order asked (and a nested call runs inline)."""
+    from queries import concurrently
+
+    store = DataStore(synthetic_dir)
+    params = {"period_start": MARCH.period_start, "period_end": MARCH.period_end, "monthly": False}
+    params |= {"breakdown": "lpa", **Filters("Dorset").as_params()}
+    names = ["initial_contact/incident_kpis", "assessment/missing_kpis", "detention/custody_kpis"]
+    together = store.run_many([(name, params) for name in names])
+    alone = [store.run(name, params, use_cache=False) for name in names]
+    for a, b in zip(together, alone, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    nested = concurrently([lambda: concurrently([lambda: 1, lambda: 2]), lambda: 3])
+    assert nested == [[1, 2], 3]
+    with pytest.raises(ZeroDivisionError):
+        concurrently([lambda: 1, lambda: 1 / 0])
