@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -225,7 +226,60 @@ def test_a_refusal_names_the_file_the_row_and_the_column(load_app, analyst, tmp_
     assert table_digest(data_dir) == before
 
 
+def test_a_workbook_of_several_sheets_asks_which_and_cancel_ends_the_check(load_app, analyst, tmp_path):
+    base, data_dir, instance = load_app["url"], load_app["data"], load_app["instance"]
+    rows = pd.read_csv(refresh_file(data_dir, tmp_path / "rows.csv"))
+    for column in ("invoked_at", "ended_at", "strategy_discussion_at"):
+        rows[column] = pd.to_datetime(rows[column])
+    workbook = tmp_path / "march.xlsx"
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
+        pd.DataFrame({"note": ["Dorset's March refresh"]}).to_excel(writer, sheet_name="Notes", index=False)
+        rows.to_excel(writer, sheet_name="Data", index=False)
+    before = table_digest(data_dir)
+    deps = dependencies(analyst, base)
+
+    asked = upload(analyst, base, workbook).json()["job"]
+    status = wait_for_job(instance, asked)
+    assert (
+        status["state"] == "failed"
+        and "has 2 sheets ('Notes', 'Data'): choose the one to load" in status["message"]
+    )
+    polled = analyst.post(base + "/_dash-update-component", json=poll_body(deps, asked)).json()["response"]
+    assert polled["load-data-sheet"]["options"] == [{"label": s, "value": s} for s in ("Notes", "Data")]
+    assert polled["load-data-sheet-box"]["className"] == ""  # the sheet choice is shown
+
+    checked = upload(analyst, base, workbook, sheet="Data").json()["job"]
+    status = wait_for_job(instance, checked, until=lambda s: s["state"] != "running" or s["done"] == 3)
+    assert status["state"] == "running" and status["message"] == "Checked: confirm to load it, or cancel"
+    polled = analyst.post(base + "/_dash-update-component", json=poll_body(deps, checked))
+    assert "2 added, 2 replaced, 1 removed" in polled.text
+    assert polled.json()["response"]["load-data-actions"]["className"] == "mb-3"  # Confirm is offered
+    cancel = body_for(callback_reading(deps, "load-data-cancel"), {0: 1}, state_values={0: {"job": checked}})
+    assert analyst.post(base + "/_dash-update-component", json=cancel).status_code == 200
+    status = wait_for_job(instance, checked)
+    assert (status["state"], status["message"]) == ("failed", "Cancelled: nothing was loaded.")
+    assert not list((instance / "jobs" / checked).glob("upload*"))
+    assert table_digest(data_dir) == before
+
+
 # --------------------------------------------------------------------------- the page in a browser
+
+
+def text_once(driver, selector: str, holding: str, timeout: float = 60) -> str:
+    """The text of the element at ``selector`` once it holds ``holding`` (Dash may redraw it meanwhile)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            text = driver.find_element(By.CSS_SELECTOR, selector).text
+            if holding in text:
+                return text
+        except (NoSuchElementException, StaleElementReferenceException):
+            text = None
+        assert time.monotonic() < deadline, f"{selector} never held {holding!r} (last: {text!r})"
+        time.sleep(0.2)
 
 
 def _trend_points(driver) -> dict[str, float]:
@@ -254,6 +308,8 @@ def test_an_analyst_loads_a_csv_through_the_page_and_the_chart_shows_it(load_app
     extract = refresh_file(data_dir, tmp_path / "march-refresh.csv")
     others = current_rows(data_dir)
     others = others[others["invoked_at"].dt.strftime("%Y-%m") != MONTH].sort_values("pp_id")
+    with sqlite3.connect(instance / "audit.sqlite") as db:
+        (first_audit_id,) = db.execute("select coalesce(max(id), 0) from audit").fetchone()
     driver = headless_chromium()
     try:
         driver.set_page_load_timeout(60)
@@ -268,10 +324,9 @@ def test_an_analyst_loads_a_csv_through_the_page_and_the_chart_shows_it(load_app
         wait = WebDriverWait(driver, 60)
         Select(wait.until(lambda d: d.find_element(By.ID, "load-data-table"))).select_by_value(TABLE)
         driver.find_element(By.CSS_SELECTOR, "#load-data-upload input[type=file]").send_keys(str(extract))
-        check = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".load-data-check"))
-        wait.until(lambda d: "Nothing has been loaded yet" in check.text)
-        assert "Dry run: nothing written. Would load 4 rows into police_protection" in check.text
-        assert "2 added, 2 replaced, 1 removed" in check.text
+        check = text_once(driver, ".load-data-check", "Nothing has been loaded yet")
+        assert "Dry run: nothing written. Would load 4 rows into police_protection" in check
+        assert "2 added, 2 replaced, 1 removed" in check
         file_input = driver.find_element(By.CSS_SELECTOR, "#load-data-upload input[type=file]")
         assert file_input.get_attribute("id") == "load-data-file"  # its label's "for"
         assert driver.execute_script("return arguments[0].tabIndex", file_input) >= 0  # Tab reaches it
@@ -282,15 +337,21 @@ def test_an_analyst_loads_a_csv_through_the_page_and_the_chart_shows_it(load_app
         assert table_digest(data_dir) == before  # the dry run wrote nothing
         assert storage.read_ingest_log(data_dir) == []
 
+        # The check waits on the server: a page opened again (or another worker) shows it again.
+        driver.refresh()
+        check = text_once(driver, ".load-data-check", "Nothing has been loaded yet")
+        assert "2 added, 2 replaced, 1 removed" in check
         confirm = driver.find_element(By.ID, "load-data-confirm")
         # "instant": Bootstrap scrolls smoothly, and a click while the page moves misses.
         driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", confirm)
         confirm.click()
-        result = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".load-data-result"))
-        assert "Loaded 4 rows into police_protection from 1 file" in result.text
-        assert "Monthly refresh of 1 month for 1 force (2 added, 2 replaced, 1 removed)" in result.text
-        driver.find_element(By.LINK_TEXT, "the ingest history on the Data quality page")
+        result = text_once(driver, ".load-data-result", "Loaded")
+        assert "Loaded 4 rows into police_protection from 1 file" in result
+        assert "Monthly refresh of 1 month for 1 force (2 added, 2 replaced, 1 removed)" in result
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+        driver.find_element(By.LINK_TEXT, "the ingest history on the Data quality page").click()
+        history = text_once(driver, ".ingest-history", "Loaded 4 rows as version")
+        assert "march-refresh.csv" in history
 
         driver.get(area)
         assert _trend_points(driver)[MONTH] == 4
@@ -305,6 +366,19 @@ def test_an_analyst_loads_a_csv_through_the_page_and_the_chart_shows_it(load_app
         ["march-refresh.csv"],
         "analyst",
     )
+    # The audit log has the upload, the check, the confirmation and the load itself, all theirs.
+    with sqlite3.connect(instance / "audit.sqlite") as db:
+        actions = db.execute(
+            "select action, outcome, user from audit where id > ? and (action like 'load data%' or "
+            "action like 'ingest %') and action != 'load data progress' order by id",
+            (first_audit_id,),
+        ).fetchall()
+    assert actions == [
+        ("load data dry run", "done", "load-analyst"),
+        ("load data check", "done", "load-analyst"),
+        ("load data", "done", "load-analyst"),
+        (f"ingest {TABLE}", "done", "load-analyst"),
+    ], actions
     # Every other month is as it was; the uploaded file is gone with its job.
     after = current_rows(data_dir)
     kept = after[after["invoked_at"].dt.strftime("%Y-%m") != MONTH].sort_values("pp_id")
