@@ -262,6 +262,53 @@ def test_a_workbook_of_several_sheets_asks_which_and_cancel_ends_the_check(load_
     assert table_digest(data_dir) == before
 
 
+def test_under_two_gunicorn_workers_any_worker_answers_the_poll_and_the_confirm(tmp_path):
+    """The check runs on the worker that took the upload; the polls and Confirm land on either."""
+    import subprocess
+    import sys
+
+    from data.generate import generate
+    from tests.conftest import REPO_ROOT, _free_port, stop, wait_until_serving
+
+    data_dir, instance = tmp_path / "extracts", tmp_path / "instance"
+    generate(data_dir)
+    env = app_env(data_dir, instance)
+    add_user(env, "two-worker-analyst", "analyst")
+    extract = refresh_file(data_dir, tmp_path / "march.csv")
+    port, log_path = _free_port(), tmp_path / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(REPO_ROOT), "--no-control-socket"]
+    command += ["-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}", "app:server"]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_serving(url, process, log_path, timeout=90)
+            session = sign_in(url, "two-worker-analyst")
+            session.headers["Connection"] = "close"  # each request a new connection: either worker
+            deps = dependencies(session, url)
+            job_id = upload(session, url, extract).json()["job"]
+            for _ in range(20):  # polls as the page sends them, spread over both workers
+                polled = session.post(
+                    url + "/_dash-update-component", json=poll_body(deps, job_id), timeout=30
+                )
+                assert polled.status_code in (200, 204), polled.text
+                if "Nothing has been loaded yet" in polled.text:
+                    break
+                time.sleep(0.2)
+            assert "2 added, 2 replaced, 1 removed" in polled.text
+            confirm = body_for(
+                callback_reading(deps, "load-data-confirm"), {0: 1}, state_values={0: {"job": job_id}}
+            )
+            assert session.post(url + "/_dash-update-component", json=confirm, timeout=30).status_code == 200
+            status = wait_for_job(instance, job_id)
+            assert status["state"] == "done", status
+            assert len({p.pid for p in __import__("psutil").Process(process.pid).children()}) == 2
+        finally:
+            stop(process)
+    (entry,) = storage.read_ingest_log(data_dir)
+    assert (entry["user"], entry["status"]) == ("two-worker-analyst", "loaded")
+
+
 # --------------------------------------------------------------------------- the page in a browser
 
 
