@@ -37,7 +37,8 @@ from urllib.parse import urlsplit
 
 import flask
 import flask_login
-from flask import Flask, redirect, render_template_string, request, session, url_for
+from flask import Flask, current_app, redirect, render_template_string, request, session, url_for
+from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -218,6 +219,7 @@ def configure(server: Flask) -> None:
     manager = flask_login.LoginManager()
     manager.init_app(server)
     manager.user_loader(_load_user)
+    _talisman(server, https)  # before the guard's hook, which may answer a request at once
     _retention["days"] = audit.retention_days()  # a wrong setting stops start-up, with its name
     _apply_retention()  # at start-up; then when a day has passed, on the first request after
     server.before_request(_apply_retention_when_due)
@@ -375,19 +377,51 @@ def content_security_policy() -> str:
 _csp_cache: dict[str, str] = {}
 
 
-def _security_headers(response):
-    # Flask-Talisman's defaults would also do most of this; written out here so that
-    # every header is visible, one place, and applied to error responses too.
+def _talisman(server: Flask, https: bool) -> None:
+    """Flask-Talisman's headers: frame options, nosniff, the referrer and permissions policies, HSTS.
+
+    Its defaults are changed where this app needs: no redirect to https (TLS ends at the force's
+    proxy, and the demo runs on loopback), cookies Secure only under ``CPD_HTTPS`` (Talisman would
+    otherwise make them Secure on plain http, and no one could sign in), frame options DENY. The
+    Content-Security-Policy holds the hashes of Dash's inline scripts, which exist only once the
+    Dash app is built, so it is given to Talisman on the first request (:func:`_policy_when_built`).
+    """
+    talisman = Talisman(
+        server,
+        force_https=False,
+        frame_options="DENY",
+        strict_transport_security=https,
+        content_security_policy=None,
+        referrer_policy="same-origin",
+        permissions_policy={"camera": "()", "microphone": "()", "geolocation": "()", "payment": "()"},
+        session_cookie_secure=https,
+        session_cookie_http_only=True,
+        session_cookie_samesite="Lax",
+        x_content_type_options=True,
+    )
+    server.extensions["cpd_talisman"] = talisman
+    # Before the route guard's hook (which may answer at once); Talisman reads the policy when it
+    # writes the headers, after the view.
+    server.before_request(_policy_when_built)
+
+
+def _policy_when_built() -> None:
+    talisman = current_app.extensions["cpd_talisman"]
     if "policy" not in _csp_cache:
         _csp_cache["policy"] = content_security_policy()
+    if talisman.content_security_policy is None:
+        talisman.content_security_policy = _csp_cache["policy"]
+
+
+def _security_headers(response):
+    # What Talisman does not set: isolation from other sites' windows and resources, no caching
+    # of pages that hold children's data, HSTS on every response under CPD_HTTPS (Talisman sends
+    # it only when the request itself came over https, which behind a proxy it does not), and
+    # no Server header.
     headers = response.headers
-    headers["Content-Security-Policy"] = _csp_cache["policy"]
-    headers["X-Frame-Options"] = "DENY"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
+    headers.setdefault("Content-Security-Policy", _csp_cache.get("policy") or "default-src 'none'")
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
     if request.path not in PUBLIC_PATHS and not request.path.startswith(PUBLIC_PREFIXES):
         headers["Cache-Control"] = "no-store"  # children's data never sits in a shared or browser cache
     if _env_flag("CPD_HTTPS"):

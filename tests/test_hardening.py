@@ -8,6 +8,7 @@ long ago.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import sqlite3
@@ -359,3 +360,25 @@ def test_user_changes_made_with_the_cli_are_in_the_audit_log(proxied_app):
     added = rows_of(instance, "select * from audit where action = 'add user' order by id")
     assert [json.loads(r["detail"])["account"] for r in added] == list(SPRAY_ACCOUNTS)
     assert {r["role"] for r in added} == {"cli"} and all(r["user"] for r in added)
+
+
+def test_the_security_headers_come_from_flask_talisman(tmp_path, monkeypatch):
+    """Talisman writes frame options, nosniff and the two policies; the CSP is the app's own, given to it
+    once Dash's inline scripts are known, and sent on the very first (anonymous) response."""
+    from flask_talisman import Talisman
+
+    code = (
+        "import app, json; c = app.server.test_client(); r = c.get('/_dash-layout');"
+        "t = app.server.extensions['cpd_talisman'];"
+        "print(json.dumps([type(t).__name__, r.status_code, dict(r.headers), t.content_security_policy]))"
+    )
+    env = {**os.environ, "CPD_DATA_DIR": str(tmp_path / "data"), "CPD_INSTANCE_DIR": str(tmp_path / "inst")}
+    run = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    out = run
+    name, status, headers, policy = json.loads(out.stdout.strip().splitlines()[-1])
+    assert name == Talisman.__name__ and status == 401
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Permissions-Policy"] == "camera=(), microphone=(), geolocation=(), payment=()"
+    assert headers["Content-Security-Policy"] == policy and "frame-ancestors 'none'" in policy
+    assert "Set-Cookie" not in headers or "Secure" not in headers["Set-Cookie"]  # plain http: not Secure
