@@ -422,10 +422,12 @@ def test_with_redis_down_the_app_still_answers(cluster, redis_server):
         redis_server.start()
 
 
-def test_without_redis_url_each_process_keeps_its_own_cache(two_forces, tmp_path):
-    script = "import app; from ui import shared_cache; print(shared_cache.kind())"
-    env = {k: v for k, v in app_env(two_forces, tmp_path / "instance").items() if k != "REDIS_URL"}
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip().splitlines()[-1] == "process"
+def test_without_redis_url_a_process_serves_repeats_from_its_own_cache(cluster, two_forces, tmp_path):
+    env = {k: v for k, v in app_env(two_forces, cluster["instance"]).items() if k != "REDIS_URL"}
+    overview = _one(cluster, "/", filter_state("2021-03", "2022-02"), "overview-headline")
+    with gunicorn_servers(two_forces, env, tmp_path, count=1) as (alone,):
+        session = sign_in(alone.url, "gold-on-a")
+        first, repeat = (post(session, alone.url, overview) for _ in range(2))
+        assert first.status_code == repeat.status_code == 200 and first.content == repeat.content
+        assert "this process only (no REDIS_URL)" in alone.log()
+    assert _last_row(cluster, "gold-on-a", "view overview")["detail"].get("cache") == "hit"
