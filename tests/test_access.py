@@ -6,6 +6,7 @@ attacker would: no test client, no mocks.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -71,7 +72,8 @@ def _audit_rows(instance, **where):
 # --------------------------------------------------------------------------- anonymous
 
 
-@pytest.mark.parametrize("path", PAGES)
+# The admins' audit page and the analysts' load page are pages like the others to the guard.
+@pytest.mark.parametrize("path", [*PAGES, "/audit", "/load-data", "/no-such-page"])
 def test_an_anonymous_page_request_goes_to_the_login_page(app_url, path):
     response = requests.get(app_url + path + "?force=Dorset", allow_redirects=False, timeout=10)
     assert response.status_code == 302
@@ -442,15 +444,23 @@ def test_two_gunicorn_workers_write_one_unbroken_audit_log(synthetic_dir, tmp_pa
                 thread.join()
             pids = {p.pid for p in __import__("psutil").Process(process.pid).children()}
             assert len(pids) == 2
+            for session in sessions:  # the sign-out form's token is in the navbar of the layout
+                layout = session.get(url + "/_dash-layout", timeout=30).text
+                objects = (m.group(0) for m in re.finditer(r"\{[^{}]*\}", layout))
+                props = next(o for o in objects if "csrf_token" in o)
+                token = re.search(r'"value": ?"([^"]+)"', props)
+                signed_out = session.post(url + "/logout", data={"csrf_token": token.group(1)}, timeout=30)
+                assert signed_out.url.endswith("/login?signed_out=1")
         finally:
             stop(process)
+    assert len(_audit_rows(instance, user="busy-user", action="sign out")) == 4
     rows = _audit_rows(instance, user="busy-user", action="open page")
     assert len(rows) == 100
     from auth import audit
 
     result = audit.verify(path=instance / "audit.sqlite")
     assert result.ok, result
-    assert result.rows >= 104  # 100 page views, 4 sign-ins, the user's creation
+    assert result.rows >= 108  # 100 page views, 4 sign-ins, 4 sign-outs, the user's creation
 
 
 def test_records_views_are_limited_per_minute(two_forces_app):
