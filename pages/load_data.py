@@ -80,13 +80,15 @@ ID_CANCEL = "load-data-cancel"
 UPLOAD_PATH = "/load-data/upload"
 UPLOAD_HEADER = "X-Load-Data"  # a custom header: a cross-site form cannot send one
 MAX_UPLOAD_ENV = "CPD_UPLOAD_MAX_MB"
-DEFAULT_MAX_UPLOAD_MB = 50  # a force's three-year incidents extract is about 11 MB as CSV
+DEFAULT_MAX_UPLOAD_MB = 50  # Dorset's three years of incidents (54,267 rows) are 7.6 MB of CSV
 CHUNK_BYTES = 1 << 20
 ANSWER_WAIT_S = 30 * 60  # a check waits this long for Confirm before it ends and deletes the file
 ANSWER_POLL_S = 0.2
 RECEIVE_WAIT_S = 600.0  # how long a job waits for its file to arrive through the route
 REPLACE_WAIT_S = 15.0  # how long a new upload waits for the user's previous check to end
 POLL_MS = 500
+WAITING_POLL_MS = 5000  # while the check waits for the user: Confirm itself triggers the next poll
+DRY_RUN_DONE = ingest.DRY_RUN_STEPS  # the check's steps: all done means it waits for an answer
 MAX_SHOWN_PROBLEMS = 30
 MAX_SHOWN_CHANGES = 120
 UPLOAD_STEM = "upload"  # the file is saved under this name (plus its own suffix), never the user's
@@ -111,7 +113,9 @@ DATE_FORMAT_WORDS = {ISO_DATES: "ISO 8601 only (2022-10-01 13:05)", **{k: k for 
 # The command line's flags, in ingest's messages, as this page's controls (the messages are the
 # command line's, so that both say the same; only the way to act on them differs).
 FLAG_WORDS = (
+    (re.compile(r"load with --replace-all to swap the whole table"), 'choose "Replace the whole table"'),
     (re.compile(r"--replace-all"), '"Replace the whole table"'),
+    (re.compile(r"with --encoding \(e\.g\. --encoding ([\w-]+)\)"), r'with the "Encoding" choice (e.g. \1)'),
     (re.compile(r"--encoding( [\w-]+)?"), 'the "Encoding" choice'),
     (re.compile(r"--date-format( [\w/.-]+)?( \(or [\w/.-]+\))?"), 'the "Date format" choice'),
     (re.compile(r"--sheet( NAME)?"), 'the "Sheet" choice'),
@@ -445,7 +449,7 @@ def _sheet_names(path: Path) -> list[str] | None:
         book.close()
 
 
-def _wait_for_answer(folder: Path, progress: jobs.Progress) -> str:
+def _wait_for_answer(folder: Path) -> str:
     deadline = time.monotonic() + ANSWER_WAIT_S
     while time.monotonic() < deadline:
         answer = _read_json(folder / ANSWER_FILE)
@@ -519,7 +523,7 @@ def load_work(choice: LoadChoice, owner: dict, data_dir: Path, received: threadi
             _write_json(folder / CHECK_FILE, _summary(checked))
             _audit_job(owner, "load data check", "done", choice, rows=checked.rows)
             progress.report(DRY_RUN_DONE, DRY_RUN_DONE, "Checked: confirm to load it, or cancel")
-            answer = _wait_for_answer(folder, progress)
+            answer = _wait_for_answer(folder)
             if answer == "cancel":
                 raise jobs.JobFailed("Cancelled: nothing was loaded.")
             if answer == "timeout":
@@ -546,9 +550,6 @@ def load_work(choice: LoadChoice, owner: dict, data_dir: Path, received: threadi
                     path.unlink(missing_ok=True)
 
     return work
-
-
-DRY_RUN_DONE = ingest.DRY_RUN_STEPS
 
 
 def _end_waiting_checks(owner: str) -> None:
@@ -633,7 +634,11 @@ def receive_upload():
         )
     except jobs.JobBusy:
         received.set()
-        return answer(409, "refused", "Your last load is still being written; wait for it to finish.")
+        return answer(
+            409,
+            "refused",
+            "Your previous file is still being loaded; wait for it to finish, then choose again.",
+        )
     detail["job"] = job_id
     # Flask checks the body against the app's 1 MB limit when it is read: this route has its own.
     flask.request.max_content_length = limit + 1
@@ -809,6 +814,7 @@ HIDDEN, SHOWN, ACTIONS_SHOWN = "d-none", "", "mb-3"
     Output(ID_SHEET, "options"),
     Output(ID_SHEET_BOX, "className"),
     Output(ID_POLL, "disabled"),
+    Output(ID_POLL, "interval"),
     Output(ID_SEEN, "data"),
     Input(ID_JOB, "data"),
     Input(ID_ANSWER, "data"),
@@ -843,6 +849,7 @@ def update_load_progress(job_data, _answer, _ticks, seen, sheet_options):
                 sheet_options or [],
                 HIDDEN if not sheet_options else SHOWN,
                 True,
+                POLL_MS,
                 {},
             )
         job_id = job_data["job"]
@@ -899,6 +906,7 @@ def update_load_progress(job_data, _answer, _ticks, seen, sheet_options):
         options,
         SHOWN if options else HIDDEN,
         not running,
+        WAITING_POLL_MS if may_confirm else POLL_MS,
         {"job": job_id, "signature": signature},
     )
 

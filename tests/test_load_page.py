@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -213,7 +214,7 @@ def test_a_refusal_names_the_file_the_row_and_the_column(load_app, analyst, tmp_
     base, data_dir, instance = load_app["url"], load_app["data"], load_app["instance"]
     path = refresh_file(data_dir, tmp_path / "march-bad.csv")
     text = path.read_text().splitlines()
-    text[2] = text[2].replace("2023-03", "03/2023", 1)  # data row 2: not an ISO date
+    text[2] = re.sub(r"2023-03-(\d\d)", r"\1/03/2023", text[2], count=1)  # data row 2: a UK date
     path.write_text("\n".join(text) + "\n")
     before = table_digest(data_dir)
     job_id = upload(analyst, base, path).json()["job"]
@@ -223,6 +224,8 @@ def test_a_refusal_names_the_file_the_row_and_the_column(load_app, analyst, tmp_
         base + "/_dash-update-component", json=poll_body(dependencies(analyst, base), job_id)
     )
     assert "march-bad.csv row 2, column invoked_at" in polled.text
+    # The command line's flag is named as the page's control that does the same.
+    assert 'the \\"Date format\\" choice' in polled.text and "--date-format" not in polled.text
     assert table_digest(data_dir) == before
 
 
