@@ -572,6 +572,21 @@ def _end_waiting_checks(owner: str) -> None:
             pass
 
 
+def remove_left_uploads() -> int:
+    """Delete the uploaded files of load jobs that ended without deleting them (their process was
+    killed): they hold children's records and must not wait a day for the job's folder to go."""
+    removed = 0
+    folder = jobs.jobs_dir()
+    for status_path in folder.glob(f"*/{jobs.STATUS_FILE}") if folder.is_dir() else []:
+        status = _read_json(status_path) or {}
+        stale = time.time() - float(status.get("beat") or 0) > jobs.STALE_AFTER_S
+        if status.get("kind") == "load" and (status.get("state") != jobs.RUNNING or stale):
+            for path in status_path.parent.glob(f"{UPLOAD_STEM}*"):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 def _json(status: int, **body):
     response = flask.jsonify(body)
     response.status_code = status
@@ -616,6 +631,7 @@ def receive_upload():
     if declared is not None and declared > limit:
         return answer(413, "refused", too_big)
     _end_waiting_checks(principal.name)
+    remove_left_uploads()
     owner = {
         "name": principal.name,
         "role": principal.role,

@@ -312,6 +312,31 @@ def test_under_two_gunicorn_workers_any_worker_answers_the_poll_and_the_confirm(
     assert (entry["user"], entry["status"]) == ("two-worker-analyst", "loaded")
 
 
+def test_a_file_left_by_a_killed_load_is_deleted_by_the_next_upload(load_app, analyst, tmp_path):
+    base, data_dir, instance = load_app["url"], load_app["data"], load_app["instance"]
+    dead = instance / "jobs" / ("K" * 24)  # a check whose worker was killed (kill -9): no beat since
+    dead.mkdir(parents=True)
+    status = {
+        "id": dead.name,
+        "kind": "load",
+        "owner": "someone",
+        "state": "running",
+        "beat": time.time() - 3600,
+    }
+    (dead / "status.json").write_text(json.dumps(status))
+    (dead / "upload.csv").write_text("pp_id,child_id\nPP-1,C-1\n")
+    job_id = upload(analyst, base, refresh_file(data_dir, tmp_path / "march.csv")).json()["job"]
+    assert not (dead / "upload.csv").exists()
+    wait_for_job(instance, job_id, until=lambda s: s["state"] != "running" or s["done"] == 3)
+    cancel = body_for(
+        callback_reading(dependencies(analyst, base), "load-data-cancel"),
+        {0: 1},
+        state_values={0: {"job": job_id}},
+    )
+    assert analyst.post(base + "/_dash-update-component", json=cancel).status_code == 200
+    assert wait_for_job(instance, job_id)["state"] == "failed"
+
+
 # --------------------------------------------------------------------------- the page in a browser
 
 
