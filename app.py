@@ -64,10 +64,11 @@ def user_menu() -> html.Div:
         return html.Div()
     return html.Form(
         [
-            # The name gives way below 1400 px so that the pages keep one row; the button says who.
+            # The name gives way below 1600 px so that the pages keep one row (an administrator
+            # has ten); the button's tooltip says who.
             html.Span(
                 principal.describe(),
-                className="navbar-text small me-2 text-nowrap d-none d-xxl-inline",
+                className="navbar-text small me-2 text-nowrap nav-user-name",
                 id="nav-user",
             ),
             dcc.Input(type="hidden", name="csrf_token", value=auth_web.logout_form_token()),

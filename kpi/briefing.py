@@ -165,7 +165,10 @@ def largest_mover(store: DataStore, kpi_id: str, end_month: str, filters: Filter
     both months) whose own median moved most in the direction of the force's is named.
     """
     kpi = catalog().kpis[kpi_id]
-    columns = [c for c in catalog().queries[kpi.query].breakdowns if c not in ("force",)]
+    # A column the filters hold to one value has one group, which "moves" the whole figure: under
+    # an LPA filter, "moved most by LPA East" would say nothing.
+    fixed = {"force"} | {c for c in ("lpa", "local_authority") if getattr(filters, c)}
+    columns = [c for c in catalog().queries[kpi.query].breakdowns if c not in fixed]
     if filters.force is None:
         columns = ["force", *columns]
     now = Period(end_month, end_month)

@@ -38,7 +38,7 @@ def main() -> int:
                 {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
             )
             for path in args.pages:
-                bench._time_page(driver, base + path + args.query)
+                bench._time_page(driver, base + path + "?" + args.query.lstrip("?"))
                 time.sleep(0.5)
                 name = (path.strip("/") or "overview").replace("/", "-")
                 driver.save_screenshot(str(out / f"{name}-{width}x{height}.png"))

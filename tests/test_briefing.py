@@ -191,3 +191,14 @@ def test_abbreviations_get_a_tooltip_everywhere_and_words_on_first_use_only():
     # Whole words only: "ARMSTRONG" is no abbreviation.
     assert words.text("ARMSTRONG") == ["ARMSTRONG"]
     assert not [p for p in FirstUse.tooltips_only().text("MASH") if isinstance(p, html.Span)]
+
+
+def test_under_an_lpa_filter_the_mover_is_never_that_lpa(store):
+    """The one LPA a filter keeps is the whole figure: the mover is found among the other columns."""
+    east = Filters(force="Dorset", lpa="East")
+    for kpi_id in ("thrive_completion_pct", "missing_episodes"):
+        mover = briefing.largest_mover(store, kpi_id, "2022-03", east)
+        assert mover is None or mover.column not in ("force", "lpa")
+    both = Filters(force="Dorset", lpa="East", local_authority="BCP Council")
+    mover = briefing.largest_mover(store, "thrive_completion_pct", "2022-03", both)
+    assert mover is None or mover.column not in ("force", "lpa", "local_authority")
