@@ -142,6 +142,11 @@ def test_the_route_and_the_callbacks_refuse_anyone_but_an_analyst(load_app, tmp_
         polled = session.post(base + "/_dash-update-component", json=poll_body(deps, "A" * 24), timeout=10)
         assert polled.status_code == 403
         assert "Load data" not in session.get(base + "/_dash-layout", timeout=10).text  # not in their menu
+    with sqlite3.connect(load_app["instance"] / "audit.sqlite") as db:
+        refusals = db.execute(
+            "select user from audit where action = 'load data dry run' and outcome = 'refused'"
+        ).fetchall()
+    assert {("load-officer",), ("load-gold",)} <= set(refusals)
     # Without the page's header (a form posted from another site cannot send one): refused too.
     analyst = sign_in(base, "load-analyst")
     bare = analyst.post(base + UPLOAD, params={"table": TABLE, "name": "a.csv"}, data=b"x", timeout=10)
@@ -405,6 +410,8 @@ def test_an_analyst_loads_a_csv_through_the_page_and_the_chart_shows_it(load_app
         file_input = driver.find_element(By.CSS_SELECTOR, "#load-data-upload input[type=file]")
         assert file_input.get_attribute("id") == "load-data-file"  # its label's "for"
         assert driver.execute_script("return arguments[0].tabIndex", file_input) >= 0  # Tab reaches it
+        ring = "arguments[0].focus(); return getComputedStyle(arguments[0].parentElement).outlineStyle"
+        assert driver.execute_script(ring, file_input) == "solid"  # and sees where it is
         violations = [v for v in run_axe(driver) if v["impact"] in ("serious", "critical")]
         assert violations == [], format_violations(violations, "/load-data")
         changes = driver.find_element(By.CSS_SELECTOR, ".load-data-changes").text
