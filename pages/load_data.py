@@ -744,7 +744,8 @@ def refusal_view(refusal: dict, *, heading: str) -> dbc.Alert:
             parts.append(
                 html.P(f"… and {len(errors) - MAX_SHOWN_PROBLEMS:,} more problems.", className="small mb-1")
             )
-    parts.append(html.P("The table is unchanged.", className="small mb-0"))
+    if "table is unchanged" not in (refusal.get("message") or ""):
+        parts.append(html.P("The table is unchanged.", className="small mb-0"))
     return dbc.Alert(parts, color="danger", className="load-data-refusal")
 
 
@@ -907,7 +908,11 @@ def update_load_progress(job_data, _answer, _ticks, seen, sheet_options):
     if status["state"] == jobs.DONE:
         message = f"{status['label']}: done."
     elif status["state"] != jobs.RUNNING:
-        message = f"{status['label']}: {message}"
+        refused = (result and not result.get("ok")) or (
+            check and not check.get("ok") and not check.get("sheets")
+        )
+        # A refusal's message is in the box below, with its problems: the line says only the outcome.
+        message = f"{status['label']}: not loaded." if refused else f"{status['label']}: {message}"
     sheets = (check or {}).get("sheets") or []
     options = [{"label": s, "value": s} for s in sheets] if sheets else (sheet_options or [])
     return (
