@@ -23,6 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.conftest import add_user, app_env, browser_sign_in, headless_chromium
+from tests.test_accessibility import AXE_TAGS, FAILING_IMPACTS, axe_source, format_violations
 from tests.test_browser import _severe_console_errors, _wait_rendered
 
 pytestmark = pytest.mark.browser
@@ -46,6 +47,27 @@ return {
   downloads: panel.querySelectorAll('a.pack-download').length,
 };
 """
+
+# The scan of tests/test_accessibility.py, on the pack's panel only: the rest of the page has its own.
+AXE_PANEL = """
+const done = arguments[arguments.length - 1];
+const options = {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']};
+axe.run({include: [['.pack-panel']]}, options)
+  .then((results) => done(results.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, count: v.nodes.length,
+    nodes: v.nodes.slice(0, 3).map((n) => ({target: n.target.map(String).join(' >> '), html: n.html,
+                                            summary: n.failureSummary})),
+  }))))
+  .catch((error) => done([{id: 'axe-error', impact: 'critical', help: String(error), helpUrl: '',
+                           count: 1, nodes: []}]));
+"""
+
+
+def axe_panel(browser) -> list[dict]:
+    if not browser.execute_script("return typeof window.axe === 'object'"):
+        browser.execute_script(axe_source())
+    browser.set_script_timeout(90)
+    return browser.execute_async_script(AXE_PANEL, AXE_TAGS)
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +184,8 @@ def test_the_pack_builds_from_the_overview_and_both_files_download(
     wait.until(lambda d: not button.is_enabled())
     hint = browser.find_element(By.ID, "overview-pack-month-hint")
     assert hint.text == "Choose a month from Apr 2020 to Mar 2023, the months the data covers."
+    severe = [v for v in axe_panel(browser) if v["impact"] in FAILING_IMPACTS]
+    assert not severe, format_violations(severe, "/ (the pack panel, a month outside the data)")
     browser.execute_script(MONTH_VALUE, MONTH)
     wait.until(lambda d: button.is_enabled())
 
@@ -197,6 +221,9 @@ def test_the_pack_builds_from_the_overview_and_both_files_download(
     assert any(s.startswith("Drawing the pictures for the PDF") for s in steps), steps
     status = browser.find_element(By.ID, "overview-pack-status").text
     assert "Pack for Dorset, Mar 2023: built in" in status
+    # The panel, with its bar and links, passes the axe-core scan every page must pass.
+    severe = [v for v in axe_panel(browser) if v["impact"] in FAILING_IMPACTS]
+    assert not severe, format_violations(severe, "/ (the pack panel, built)")
     for link in links:
         click_in_view(browser, link)
     pptx = wait_for_file(downloads, "pack-dorset-2023-03.pptx")
