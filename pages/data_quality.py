@@ -201,8 +201,8 @@ def layout(**_query):
         records_or_note(dcc.Loading(html.Div(id=ID_RECORDS), type="circle")),
         html.H2("Ingest history", className="h5 mt-4"),
         html.P(
-            "Every load and rollback with `python -m data.ingest`, newest first, and the versions kept "
-            "per table. Not filtered by months, force or area.",
+            "Every load and rollback, from the Load data page or `python -m data.ingest`, newest first, "
+            "and the versions kept per table. Not filtered by months, force or area.",
             className="small text-body-secondary",
         ),
         dcc.Loading(html.Div(id=ID_HISTORY), type="circle"),
@@ -479,8 +479,8 @@ def history_view(
                 html.Strong("No ingest log: this data was generated, not ingested. "),
                 f"The folder {data_dir if detail else 'of extracts'} has no _ingest_log.jsonl, so its tables "
                 "were written by the "
-                "synthetic generator (or copied in by hand). Loads and rollbacks with python -m data.ingest "
-                "are listed here.",
+                "synthetic generator (or copied in by hand). Loads from the Load data page or "
+                "python -m data.ingest, and rollbacks, are listed here.",
             ],
             color="secondary",
         )
