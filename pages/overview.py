@@ -16,7 +16,11 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 import figures
+from auth import audit
+from auth.web import current_principal
 from data.settings import STATUS_NEAR, STATUS_OFF, STATUS_ON
+from exports.pack import PackError, build_pack, select
+from exports.routes import RenderError, where_words
 from kpi import spc
 from kpi.briefing import (
     HISTORY_MONTHS,
@@ -45,6 +49,7 @@ from ui.callbacks import InputError, audit_detail, dashboard_callback, user_may
 from ui.filters import ID_STATE, ID_TO, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
 from ui.glossary import FirstUse, glossary_list
+from ui.jobs import DONE, FAILED, RUNNING, JobBusy, JobFailed, JobNotFound, job_status, list_jobs, start_job
 from ui.spc_badges import assurance_badge, variation_badge
 from ui.state import get_events, get_store
 
@@ -579,9 +584,6 @@ def _pack_work(selection, *, disclosure: bool, principal):
     The build's end is an audit row of its own (the request that started it has long returned):
     its pack id ties the files to the log.
     """
-    from exports.pack import PackError, build_pack
-    from exports.routes import RenderError
-    from ui.jobs import JobFailed
 
     def work(progress) -> list[str]:
         started = time.perf_counter()
@@ -619,8 +621,6 @@ def _pack_work(selection, *, disclosure: bool, principal):
 
 
 def _record_job(principal, outcome: str, started: float, detail: dict, selection) -> None:
-    from auth import audit
-
     audit.record(
         "export pack job",
         outcome=outcome,
@@ -646,11 +646,6 @@ def _record_job(principal, outcome: str, started: float, detail: dict, selection
 )
 def update_pack_job(clicks, state_data, month, disclosure_value):
     """Start the pack as a background job of the user's (or show the one still being built)."""
-    from auth.web import current_principal
-    from exports.pack import PackError, select
-    from exports.routes import where_words
-    from ui.jobs import RUNNING, JobBusy, list_jobs, start_job
-
     if not clicks:
         raise PreventUpdate
     state = require_state(state_data)  # the force the user may see, whatever the browser said
@@ -700,9 +695,6 @@ def update_pack_job(clicks, state_data, month, disclosure_value):
 )
 def update_pack_status(_ticks, job_id):
     """The pack's progress while it is built, then its downloads (or why it failed)."""
-    from auth.web import current_principal
-    from ui.jobs import RUNNING, JobNotFound, job_status, list_jobs
-
     owner = current_principal().name
     if job_id is None:
         # Opening the page: the user's newest pack still kept (one under way when they left).
@@ -752,8 +744,6 @@ def progress_bar(done: int, total: int | None, *, running: bool) -> html.Div:
 
 def pack_status_view(status: dict) -> list:
     """A pack job's status as the panel shows it (pure): bar and step, downloads, or what went wrong."""
-    from ui.jobs import DONE, RUNNING
-
     done, total = int(status.get("done") or 0), status.get("total")
     label = status.get("label") or "The pack"
     if status["state"] == RUNNING:
@@ -787,7 +777,7 @@ def pack_status_view(status: dict) -> list:
     return [
         dbc.Alert(
             [html.Strong(label), ": not built. ", status.get("message") or ""],
-            color="danger" if status["state"] == "failed" else "warning",
+            color="danger" if status["state"] == FAILED else "warning",
             className="small mb-0 pack-failed",
         )
     ]
