@@ -551,7 +551,17 @@ def peer_figures(kpi_id: str, state: FilterState):
     store = get_store()
     kpi = catalog().kpis[kpi_id]
     everyone = Filters()
-    by_force = kpi_breakdown(store, kpi_id, "force", state.period, everyone)
+    # Nothing here depends on the selected force but the highlight: the three reads are the same
+    # for every force's user, so the result cache computes them once per period and KPI.
+    by_force, whole, monthly = concurrently(
+        [
+            functools.partial(kpi_breakdown, store, kpi_id, "force", state.period, everyone),
+            functools.partial(kpi_table, store, state.period, everyone, kpi_ids=[kpi_id]),
+            functools.partial(
+                kpi_table, store, state.period, everyone, monthly=True, breakdown="force", kpi_ids=[kpi_id]
+            ),
+        ]
+    )
     if by_force["group"].nunique() < 2:
         return None
     if kpi.unit == "count":
@@ -559,8 +569,7 @@ def peer_figures(kpi_id: str, state: FilterState):
         # average force instead (issue 11).
         national, national_label = by_force["value"].astype(float).mean(), "Average force"
     else:
-        national = kpi_table(store, state.period, everyone, kpi_ids=[kpi_id])["value"].iloc[0]
-        national_label = "All forces"
+        national, national_label = whole["value"].iloc[0], "All forces"
     direction = store.settings.direction(kpi_id)
     target = store.settings.targets.get(kpi_id)
     period = period_label(state.period_from, state.period_to)
@@ -575,7 +584,6 @@ def peer_figures(kpi_id: str, state: FilterState):
         target=target.target if target else None,
         direction=direction,
     )
-    monthly = kpi_table(store, state.period, everyone, monthly=True, breakdown="force", kpi_ids=[kpi_id])
     monthly = monthly.assign(month=pd.to_datetime(monthly["window_start"]).dt.strftime("%Y-%m"))
     ranks = peer_ranks(monthly, state.force, direction)
     forces = int(by_force["group"].nunique())
