@@ -308,3 +308,80 @@ def test_a_crafted_disclosure_value_is_refused(signed_in, app_url, dependencies,
     response = post(analyst, app_url, start_body(dependencies, disclosure=["yes please"]))
     assert response.status_code == 400 and "disclosure control" in response.json()["message"]
     assert _jobs_of(app_instance, "analyst-user") == []
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def test_the_panel_says_each_state_in_words(as_user):
+    """The status view (pure): bar and step while running, the downloads once done, why not otherwise."""
+    import app  # noqa: F401  (the pages register with the app)
+    from pages import overview
+
+    with as_user("analyst"):
+        running = overview.pack_status_view(
+            {
+                "id": "j" * 24,
+                "state": "running",
+                "done": 13,
+                "total": 41,
+                "label": "Pack for Dorset, Mar 2023",
+                "message": "Drawing the pictures for the PDF: 1 of 21 (THRIVE completion)",
+            }
+        )
+        text = json.dumps([c.to_plotly_json() for c in running], default=str)
+        assert '"aria-valuenow": "32"' in text and '"aria-label": "Pack built so far"' in text
+        assert "Drawing the pictures for the PDF: 1 of 21" in text and "being built" in text
+        done = overview.pack_status_view(
+            {
+                "id": "j" * 24,
+                "state": "done",
+                "done": 41,
+                "total": 41,
+                "label": "Pack for Dorset, Mar 2023",
+                "files": ["pack-dorset-2023-03.pptx", "pack-dorset-2023-03.pdf"],
+                "seconds": 21.4,
+            }
+        )
+        text = json.dumps([c.to_plotly_json() for c in done], default=str)
+        assert "built in 21 s" in text and f"/export/pack/{'j' * 24}/pack-dorset-2023-03.pdf" in text
+        for state, colour in (("failed", "danger"), ("interrupted", "warning")):
+            (alert,) = overview.pack_status_view(
+                {"id": "j" * 24, "state": state, "label": "Pack for Dorset, Mar 2023", "message": "Why."}
+            )
+            assert alert.color == colour and "not built" in json.dumps(alert.to_plotly_json(), default=str)
+
+
+def test_a_pack_whose_pictures_cannot_be_drawn_fails_with_a_sentence_and_an_audit_row(
+    synthetic_dir, monkeypatch, tmp_path
+):
+    import app  # noqa: F401
+    from auth import Principal, audit
+    from exports import pack as pack_module
+    from exports.routes import RenderError
+    from pages import overview
+    from queries.kpis import Filters
+    from ui.jobs import JobFailed
+
+    store = pack_module.open_store(synthetic_dir)
+    selection = pack_module.select(store, MONTH, Filters("Dorset"))
+
+    def no_browser(*args, **kwargs):
+        raise RenderError("the chart renderer (headless chromium) could not start: no chromium")
+
+    monkeypatch.setattr(overview, "build_pack", no_browser)
+    work = overview._pack_work(
+        selection, disclosure=False, principal=Principal("ana", "analyst", None, "local")
+    )
+
+    class Progress:  # what the job's work uses of ui.jobs.Progress
+        folder = tmp_path
+
+        def report(self, done, total=None, message=None):
+            pass
+
+    with pytest.raises(JobFailed, match=r"could not start: no chromium\. Try again in a minute\."):
+        work(Progress())
+    (row,) = [r for r in audit.search(audit.Query(action="export pack job")) if r["user"] == "ana"]
+    assert row["outcome"] == "failed" and "no chromium" in json.loads(row["detail"])["reason"]
+    assert row["filters"] == "?from=2022-04&to=2023-03&force=Dorset"
