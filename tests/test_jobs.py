@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from ui import jobs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +113,29 @@ def test_a_job_whose_process_died_reads_as_interrupted_and_is_removed_later(inst
     assert jobs.remove_old_jobs(keep_for_s=jobs.STALE_AFTER_S) == 1
     assert not folder.exists()
     assert len(jobs.list_jobs("ana")) == 1  # the finished one is kept for its day
+
+
+def test_two_starts_at_once_in_two_processes_make_one_job(instance):
+    """The busy check and the new job are one step under a lock, across processes."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, time
+from ui import jobs
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+try:
+    jobs.start_job("pack", "ana", lambda progress: time.sleep(3) or [], label="the pack")
+    print("started")
+    time.sleep(0.5)
+except jobs.JobBusy:
+    print("busy")
+"""
+    at = str(time.time() + 1.5)
+    env = {**__import__("os").environ, "CPD_INSTANCE_DIR": str(instance)}
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code, at], stdout=subprocess.PIPE, env=env, cwd=ROOT)
+        for _ in range(4)
+    ]
+    said = sorted(run.communicate(timeout=30)[0].decode().strip() for run in runs)
+    assert said == ["busy", "busy", "busy", "started"]

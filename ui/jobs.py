@@ -13,6 +13,8 @@ A job whose process died (a restart, ``kill -9``) stops beating and reads as int
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -130,13 +132,23 @@ def start_job(
         JobBusy: ``owner`` already has a running job of this ``kind``.
     """
     remove_old_jobs()
-    for status in list_jobs(owner):
-        if status["kind"] == kind and status["state"] == RUNNING:
-            raise JobBusy(f"{status['label']} is still being built; wait for it to finish.")
-    job_id = secrets.token_urlsafe(18)
-    folder = private_dir(jobs_dir()) / job_id
-    folder.mkdir(mode=0o700)
-    status = {
+    # The check and the new job's folder under one lock on the jobs folder: two clicks on two
+    # workers at once must not both find nothing running and both start.
+    with _jobs_lock():
+        for status in list_jobs(owner):
+            if status["kind"] == kind and status["state"] == RUNNING:
+                raise JobBusy(f"{status['label']} is still being built; wait for it to finish.")
+        job_id = secrets.token_urlsafe(18)
+        folder = jobs_dir() / job_id
+        folder.mkdir(mode=0o700)
+        _write_status(folder, _new_status(job_id, kind, owner, label, detail))
+    progress = Progress(folder, _read_status(folder))
+    threading.Thread(target=_run, args=(work, progress), name=f"job-{kind}", daemon=True).start()
+    return job_id
+
+
+def _new_status(job_id: str, kind: str, owner: str, label: str, detail: dict | None) -> dict:
+    return {
         "id": job_id,
         "kind": kind,
         "owner": owner,
@@ -149,10 +161,18 @@ def start_job(
         "files": [],
         "detail": detail or {},
     }
-    progress = Progress(folder, status)
-    _write_status(folder, status)
-    threading.Thread(target=_run, args=(work, progress), name=f"job-{kind}", daemon=True).start()
-    return job_id
+
+
+@contextlib.contextmanager
+def _jobs_lock():
+    """An exclusive lock on the jobs folder, held across processes (flock on a lock file)."""
+    folder = private_dir(jobs_dir())
+    with open(folder / ".lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _run(work: Callable[[Progress], list[str] | None], progress: Progress) -> None:
