@@ -48,6 +48,7 @@ from ui.callbacks import (
     user_may,
 )
 from ui.formatting import month_label
+from ui.progress import progress_bar
 from ui.state import get_store
 
 ROLE = "analyst"
@@ -70,6 +71,7 @@ ID_SEEN = "load-data-seen"  # the job the page shows and what it last showed of 
 ID_POLL = "load-data-poll"
 ID_PROGRESS_BOX = "load-data-progress-box"
 ID_PROGRESS = "load-data-progress"
+PROGRESS_LABEL = "File checked or loaded so far"
 ID_MESSAGE = "load-data-message"
 ID_SUMMARY = "load-data-summary"
 ID_CHANGES = "load-data-changes"
@@ -284,7 +286,7 @@ def layout(**_query):
         dcc.Store(id=ID_SEEN),
         dcc.Interval(id=ID_POLL, interval=POLL_MS, disabled=True),
         html.Div(
-            [dbc.Progress(id=ID_PROGRESS, value=0, striped=True, animated=True, className="mb-2")],
+            [html.Div(progress_bar(0, label=PROGRESS_LABEL, running=True), id=ID_PROGRESS, className="mb-2")],
             id=ID_PROGRESS_BOX,
             className="d-none",
         ),
@@ -820,9 +822,7 @@ HIDDEN, SHOWN, ACTIONS_SHOWN = "d-none", "", "mb-3"
 
 
 @dashboard_callback(
-    Output(ID_PROGRESS, "value"),
-    Output(ID_PROGRESS, "label"),
-    Output(ID_PROGRESS, "animated"),
+    Output(ID_PROGRESS, "children"),
     Output(ID_PROGRESS_BOX, "className"),
     Output(ID_MESSAGE, "children"),
     Output(ID_SUMMARY, "children"),
@@ -855,9 +855,7 @@ def update_load_progress(job_data, _answer, _ticks, seen, sheet_options):
                 className="load-data-refusal",
             )
             return (
-                0,
-                "",
-                False,
+                progress_bar(0, label=PROGRESS_LABEL, running=False),
                 HIDDEN,
                 "",
                 alert,
@@ -916,9 +914,7 @@ def update_load_progress(job_data, _answer, _ticks, seen, sheet_options):
     sheets = (check or {}).get("sheets") or []
     options = [{"label": s, "value": s} for s in sheets] if sheets else (sheet_options or [])
     return (
-        percent,
-        f"{percent}%",
-        running and not may_confirm,
+        progress_bar(percent, label=PROGRESS_LABEL, running=running and not may_confirm),
         SHOWN if running or status["state"] == jobs.DONE else HIDDEN,
         message,
         summary,

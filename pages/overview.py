@@ -50,6 +50,7 @@ from ui.filters import ID_STATE, ID_TO, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
 from ui.glossary import FirstUse, glossary_list
 from ui.jobs import DONE, FAILED, RUNNING, JobBusy, JobFailed, JobNotFound, job_status, list_jobs, start_job
+from ui.progress import progress_bar
 from ui.spc_badges import assurance_badge, variation_badge
 from ui.state import get_events, get_store
 
@@ -724,22 +725,9 @@ def update_pack_status(_ticks, job_id):
 PACK_FILE_WORDS = {"pptx": "PowerPoint", "pdf": "PDF"}
 
 
-def progress_bar(done: int, total: int | None, *, running: bool) -> html.Div:
-    """Bootstrap 5.3's progress bar, written out: dbc.Progress gives its bar no accessible name
-    (axe: aria-progressbar-name), and the bar is the one thing a screen reader needs to hear."""
+def pack_progress(done: int, total: int | None, *, running: bool) -> html.Div:
     share = round(100 * done / total) if total else 0
-    bar_class = "progress-bar" + (" progress-bar-striped progress-bar-animated" if running else " bg-success")
-    return html.Div(
-        html.Div(f"{share}%", className=bar_class, style={"width": f"{share}%"}),
-        className="progress pack-progress",
-        role="progressbar",
-        **{
-            "aria-label": "Pack built so far",
-            "aria-valuenow": str(share),
-            "aria-valuemin": "0",
-            "aria-valuemax": "100",
-        },
-    )
+    return progress_bar(share, label="Pack built so far", running=running, class_name="pack-progress")
 
 
 def pack_status_view(status: dict) -> list:
@@ -749,7 +737,7 @@ def pack_status_view(status: dict) -> list:
     if status["state"] == RUNNING:
         return [
             html.P([html.Strong(label), ": being built."], className="small mb-1"),
-            progress_bar(done, total, running=True),
+            pack_progress(done, total, running=True),
             html.P(
                 status.get("message") or "Starting", className="small text-body-secondary mt-1 mb-0 pack-step"
             ),
@@ -771,7 +759,7 @@ def pack_status_view(status: dict) -> list:
             html.P(
                 [html.Strong(label), f": built{took}. Kept for a day, for you only."], className="small mb-1"
             ),
-            progress_bar(1, 1, running=False),
+            pack_progress(1, 1, running=False),
             html.Div(links, className="mt-2"),
         ]
     return [

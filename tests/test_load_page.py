@@ -116,7 +116,7 @@ def callback_reading(deps: list[dict], component: str) -> dict:
 
 
 def poll_body(deps: list[dict], job_id: str) -> dict:
-    dependency = find(deps, "load-data-progress.value")
+    dependency = find(deps, "load-data-progress.children")
     return body_for(dependency, {0: {"job": job_id}}, changed=[0])
 
 
