@@ -14,6 +14,7 @@ import functools
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
+import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
@@ -430,27 +431,45 @@ def graph_card(
             id={"type": "page-graph-table-collapse", "graph": key},
             is_open=False,
         ),
+        dcc.Store(id={"type": "page-graph-table-figure", "graph": key}),
         html.P(caption, id=f"{key}-caption", className="small text-body-secondary mb-0"),
     ]
     return dbc.Col(dbc.Card(dbc.CardBody(body)), xs=12, xl=xl, className="mb-3", id=f"chart-{key}")
 
 
-@dashboard_callback(
+# In the browser: open or close a chart's table, and pass the chart's figure on only while the table
+# is open. Sent with every new figure, each chart's whole figure went back to the server on every
+# filter change to be answered "nothing to do" (issue 13's benchmark).
+dash.clientside_callback(
+    """
+    function (clicks, figure, isOpen) {
+        const triggered = (dash_clientside.callback_context.triggered || []).map(t => t.prop_id).join(" ");
+        const opening = triggered.includes("page-graph-table-button") && Boolean(clicks);
+        if (!opening && !isOpen) {
+            return [dash_clientside.no_update, dash_clientside.no_update];
+        }
+        const nowOpen = opening ? !isOpen : Boolean(isOpen);
+        return [nowOpen, nowOpen ? figure : null];
+    }
+    """,
     Output({"type": "page-graph-table-collapse", "graph": MATCH}, "is_open"),
-    Output({"type": "page-graph-table", "graph": MATCH}, "children"),
+    Output({"type": "page-graph-table-figure", "graph": MATCH}, "data"),
     Input({"type": "page-graph-table-button", "graph": MATCH}, "n_clicks"),
     figure_input({"type": "page-graph", "graph": MATCH}),
     State({"type": "page-graph-table-collapse", "graph": MATCH}, "is_open"),
+    prevent_initial_call=True,
+)
+
+
+@dashboard_callback(
+    Output({"type": "page-graph-table", "graph": MATCH}, "children"),
+    Input({"type": "page-graph-table-figure", "graph": MATCH}, "data"),
     action="show chart table",
     prevent_initial_call=True,
 )
-def toggle_page_graph_table(n_clicks, figure, is_open):
-    """Open or close a chart's table; an open table follows the chart when the filters change."""
-    opening = ctx.triggered_id is not None and ctx.triggered_id.get("type") == "page-graph-table-button"
-    if not opening and not is_open:
-        raise PreventUpdate  # a new figure for a closed table: nothing to show
-    now_open = (not is_open) if opening and n_clicks else bool(is_open)
-    return now_open, figure_table(figure) if now_open else None
+def fill_page_graph_table(figure):
+    """The numbers of an open chart's figure as a table (none once it is closed)."""
+    return figure_table(figure) if figure else None
 
 
 register_lazy_graphs()
