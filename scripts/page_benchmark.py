@@ -39,15 +39,12 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,22 +53,22 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from browser_benchmark import PAGES, PASSWORD  # noqa: E402  (the same pages and account as the browser one)
+
+from tests.conftest import (  # noqa: E402  (the tests' own ways to start, sign in and drive the app)
+    _free_port,
+    add_user,
+    app_env,
+    browser_sign_in,
+    headless_chromium,
+    sign_in,
+    wait_until_serving,
+)
 from tests.dash_requests import id_text, parse_id, split_outputs  # noqa: E402
 
-PAGES = [
-    "/",
-    "/initial-contact",
-    "/assessment-and-help",
-    "/investigation",
-    "/decision-making",
-    "/managing-risk",
-    "/detention",
-    "/data-quality",
-]
 UPDATE_PATH = "/_dash-update-component"
 STATE_PROP = "filter-state.data"  # ui.filters.ID_STATE: the store every page callback reads
 USER = "bench-admin"
-PASSWORD = "benchmark password, not for production"
 # Every request carries its number, so gunicorn's access log can say which worker served it and
 # how long it spent there (%(D)s: microseconds in the worker, queueing excluded).
 REQUEST_HEADER = "X-Bench-Request"
@@ -125,33 +122,6 @@ def load_text() -> str:
     return f"load {one:.1f}/{five:.1f}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def app_env(data_dir: Path, instance: Path, **extra: str) -> dict:
-    """The app's environment as tests/conftest.py sets it (records limit lifted: many views a minute)."""
-    return {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "CPD_DATA_DIR": str(data_dir),
-        "CPD_INSTANCE_DIR": str(instance),
-        "CPD_SECRET_KEY": "benchmark-secret-not-for-production",
-        "CPD_RECORDS_PER_MINUTE": "100000",
-        **extra,
-    }
-
-
-def add_admin(env: dict) -> None:
-    """A local administrator, made with the README's ``flask --app app users add``."""
-    command = [sys.executable, "-m", "flask", "--app", "app", "users", "add", USER, "--role", "admin"]
-    subprocess.run(
-        command, cwd=REPO, env=env, input=PASSWORD + "\n", text=True, check=True, capture_output=True
-    )
-
-
 @dataclass
 class Server:
     """A started app: its process, URL, log files and the seconds from start to the first /login."""
@@ -183,7 +153,7 @@ class Server:
 
 def start_server(kind: str, data_dir: Path, env: dict, work: Path, workers: int = 2) -> Server:
     """``python app.py`` or ``gunicorn -w N`` (the README's deployment line), timed to the first /login."""
-    port = free_port()
+    port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = work / f"{kind}.log"
     access_log = None
@@ -201,18 +171,10 @@ def start_server(kind: str, data_dir: Path, env: dict, work: Path, workers: int 
     log = log_path.open("w")
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = started + 180
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/login", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.perf_counter() > deadline:
-            process.kill()
-            raise SystemExit(f"{kind} did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.05)
+    try:
+        wait_until_serving(url, process, log_path, timeout=180, poll_s=0.05)
+    except RuntimeError as exc:
+        raise SystemExit(f"{kind} did not start:\n{str(exc)[-3000:]}") from None
     return Server(kind, process, url, log_path, access_log, time.perf_counter() - started)
 
 
@@ -224,32 +186,13 @@ def peak_rss_gb(pid: int) -> float:
     return float("nan")
 
 
-def sign_in(base_url: str):
-    """A requests session signed in through the login form, with the purpose for records given."""
-    import requests
-
-    session = requests.Session()
-    page = session.get(base_url + "/login", timeout=30)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = session.post(
-        base_url + "/login",
-        data={"csrf_token": token, "username": USER, "password": PASSWORD, "next": "/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    if response.status_code != 302:
-        raise SystemExit(f"sign-in failed: {response.status_code} {response.text[:300]}")
-    body = {
-        "output": "records-purpose-status.children",
-        "outputs": {"id": "records-purpose-status", "property": "children"},
-        "inputs": [
-            {"id": "records-purpose", "property": "value", "value": "Case review"},
-            {"id": "records-purpose-text", "property": "value", "value": None},
-        ],
-        "state": [],
-        "changedPropIds": ["records-purpose.value"],
-    }
-    session.post(base_url + UPDATE_PATH, json=body, timeout=60).raise_for_status()
+def signed_in_session(base_url: str):
+    """A requests session of the benchmark's administrator, its purpose for records given."""
+    session = sign_in(base_url, USER, PASSWORD)
+    if session.last_sign_in.status_code != 302:
+        raise SystemExit(
+            f"sign-in failed: {session.last_sign_in.status_code} {session.last_sign_in.text[:300]}"
+        )
     return session
 
 
@@ -365,36 +308,6 @@ def output_props(body: dict) -> set[str]:
     return props
 
 
-def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1440,900"):  # fmt: skip
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(300)
-    return driver
-
-
-def browser_sign_in(driver, base: str) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
-
-    driver.get(base + "/login")
-    driver.find_element(By.ID, "login-name").send_keys(USER)
-    driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login-submit").click()
-    WebDriverWait(driver, 300).until(lambda d: d.find_elements(By.ID, "records-purpose"))
-    Select(driver.find_element(By.ID, "records-purpose")).select_by_value("Case review")
-    WebDriverWait(driver, 120).until(
-        lambda d: "logged as" in d.find_element(By.ID, "records-purpose-status").text
-    )
-
-
 def wait_settled(driver, timeout: float = 300, quiet_s: float = 1.5) -> None:
     """Until the page has settled and no request has been sent for ``quiet_s``."""
     deadline = time.monotonic() + timeout
@@ -460,10 +373,11 @@ def record_pages(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    driver = chromium()
+    driver = headless_chromium(logs=("performance",))
+    driver.set_page_load_timeout(300)
     recorded = {}
     try:
-        browser_sign_in(driver, base)
+        browser_sign_in(driver, base, USER, PASSWORD)
         c = recorded_combination
         search = f"?from={c.period_from}&to={c.period_to}&force={c.force}"
         for path in PAGES:
@@ -545,7 +459,7 @@ class Replayer:
     def __init__(self, server: Server, recorded: dict[str, list[RecordedCall]]):
         self.server = server
         self.recorded = recorded
-        self.sessions = [sign_in(server.url)]
+        self.sessions = [signed_in_session(server.url)]
         cookies = self.sessions[0].cookies
         width = max(sum(1 for c in calls if c.wave == w) for calls in recorded.values() for w in range(5))
         for _ in range(max(width, 1) - 1):
@@ -886,7 +800,7 @@ def compare_kpis(data_dir: Path, period_from: str, period_to: str, runs: int, wa
 
 @contextlib.contextmanager
 def redis_server(work: Path):
-    port = free_port()
+    port = _free_port()
     process = subprocess.Popen(
         [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(work)],
@@ -938,7 +852,7 @@ def main() -> int:
         instance = work / "app-instance"
         instance.mkdir()
         env = app_env(data_dir, instance)
-        add_admin(env)
+        add_user(env, USER, "admin", password=PASSWORD)
         app_py = start_server("app.py", data_dir, env, work)
         try:
             recorded = record_pages(app_py.url, recorded_combination, months[-11])
@@ -968,7 +882,7 @@ def main() -> int:
                 instance = work / f"{name}-instance"
                 instance.mkdir()
                 env = app_env(data_dir, instance, **extra)
-                add_admin(env)
+                add_user(env, USER, "admin", password=PASSWORD)
                 server = start_server(name, data_dir, env, work, args.workers)
                 stack.callback(server.stop)
                 updates, hits, loads = replay_pages(

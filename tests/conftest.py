@@ -122,7 +122,10 @@ def app_env(data_dir: Path, instance: Path, **extra: str) -> dict:
     }
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+def wait_until_serving(
+    url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60, poll_s: float = 0.3
+) -> None:
+    """Until ``url`` serves its login page (``poll_s``: how often to look; a start-up timing looks often)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -134,7 +137,7 @@ def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, time
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"the app did not start:\n{log_path.read_text()}")
-        time.sleep(0.3)
+        time.sleep(poll_s)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -252,8 +255,9 @@ def browser_sign_in(driver, base_url: str, name: str, password: str = PASSWORD) 
     )
 
 
-def headless_chromium():
-    """Debian's Chromium through chromedriver, headless, 1440×900, its console log readable.
+def headless_chromium(logs: tuple[str, ...] = ("browser",)):
+    """Debian's Chromium through chromedriver, headless, 1440×900, the ``logs`` it keeps readable
+    ("browser" for the console; "performance" for the requests, as the page benchmark reads them).
     No test downloads a browser: without Debian's packages the test fails and says so."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -276,7 +280,7 @@ def headless_chromium():
         "--window-size=1440,900",
     ):
         options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", dict.fromkeys(logs, "ALL"))
     return webdriver.Chrome(service=Service(chromedriver), options=options)
 
 
