@@ -140,6 +140,17 @@ def wait_until_serving(
         time.sleep(poll_s)
 
 
+def audit_rows(instance: Path, action: str | None = None, user: str | None = None, **where) -> list[dict]:
+    """The audit log's rows, oldest first, whose columns equal the values given (None: any)."""
+    import sqlite3
+
+    where = {k: v for k, v in {"action": action, "user": user, **where}.items() if v is not None}
+    with sqlite3.connect(instance / "audit.sqlite") as db:
+        db.row_factory = sqlite3.Row
+        sql = "select * from audit" + (" where " + " and ".join(f"{k} = ?" for k in where) if where else "")
+        return [dict(r) for r in db.execute(sql + " order by id", tuple(where.values()))]
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:

@@ -23,6 +23,7 @@ from tests.conftest import (
     _free_port,
     add_user,
     app_env,
+    audit_rows,
     give_purpose,
     running_app,
     sign_in,
@@ -60,13 +61,6 @@ def _records_body(dependencies, area="detention", kpi="aa_within_2h_pct", state=
         f'{{"area":"{area}","chart":"trend","kpi":"{kpi}","type":"chart-records"}}.n_clicks'
     ]
     return body
-
-
-def _audit_rows(instance, **where):
-    with sqlite3.connect(instance / "audit.sqlite") as db:
-        db.row_factory = sqlite3.Row
-        sql = "select * from audit" + (" where " + " and ".join(f"{k} = ?" for k in where) if where else "")
-        return [dict(r) for r in db.execute(sql + " order by id", tuple(where.values()))]
 
 
 # --------------------------------------------------------------------------- anonymous
@@ -179,7 +173,7 @@ def test_a_wrong_password_is_refused_and_logged(app_url, app_instance):
     assert session.last_sign_in.status_code == 401
     assert "not right" in session.last_sign_in.text
     assert session.get(app_url + "/_dash-layout", timeout=10).status_code == 401
-    refused = _audit_rows(app_instance, action="sign in", outcome="refused", user="gold-user")
+    refused = audit_rows(app_instance, action="sign in", outcome="refused", user="gold-user")
     assert refused and "wrong password" in refused[-1]["detail"]
 
 
@@ -190,7 +184,7 @@ def test_repeated_failures_lock_the_account(app_url, synthetic_dir, app_instance
     locked = sign_in(app_url, "lockout-user", PASSWORD)  # the right password, too late
     assert locked.last_sign_in.status_code == 429
     assert "locked" in locked.last_sign_in.text
-    reasons = [r["detail"] for r in _audit_rows(app_instance, user="lockout-user", outcome="refused")]
+    reasons = [r["detail"] for r in audit_rows(app_instance, user="lockout-user", outcome="refused")]
     assert sum("locked" in r for r in reasons) >= 2
 
 
@@ -246,7 +240,7 @@ def test_a_gold_user_gets_no_records_even_by_a_direct_post(app_url, signed_in, a
     response = _update(session, app_url, _records_body(_dependencies(session, app_url)))
     assert response.status_code == 403
     assert "officer" in response.json()["message"] and "rowData" not in response.text
-    assert _audit_rows(app_instance, user="gold-user", action="view records detention", outcome="refused")
+    assert audit_rows(app_instance, user="gold-user", action="view records detention", outcome="refused")
 
 
 def test_an_officer_gets_the_records(app_url, signed_in, app_instance):
@@ -254,7 +248,7 @@ def test_an_officer_gets_the_records(app_url, signed_in, app_instance):
     response = _update(session, app_url, _records_body(_dependencies(session, app_url)))
     assert response.status_code == 200, response.text
     assert "rowData" in response.text
-    row = _audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
+    row = audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
     assert row["outcome"] == "done" and row["kpi"] == "aa_within_2h_pct" and row["rows"] > 0
     assert row["role"] == "officer" and row["client"] == "127.0.0.1"
 
@@ -453,8 +447,8 @@ def test_two_gunicorn_workers_write_one_unbroken_audit_log(synthetic_dir, tmp_pa
                 assert signed_out.url.endswith("/login?signed_out=1")
         finally:
             stop(process)
-    assert len(_audit_rows(instance, user="busy-user", action="sign out")) == 4
-    rows = _audit_rows(instance, user="busy-user", action="open page")
+    assert len(audit_rows(instance, user="busy-user", action="sign out")) == 4
+    rows = audit_rows(instance, user="busy-user", action="open page")
     assert len(rows) == 100
     from auth import audit
 
@@ -488,7 +482,7 @@ def test_records_need_a_purpose_which_the_audit_row_names(app_url, app_instance)
     withheld = _update(session, app_url, _records_body(dependencies))
     assert withheld.status_code == 200
     assert "Choose why" in withheld.text and "rowData" not in withheld.text
-    row = _audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
+    row = audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
     assert row["outcome"] == "refused" and "no purpose" in row["detail"]
     assert "few words" in give_purpose(session, app_url, "Other", "hm").text
     assert (
@@ -497,7 +491,7 @@ def test_records_need_a_purpose_which_the_audit_row_names(app_url, app_instance)
     )
     shown = _update(session, app_url, _records_body(dependencies))
     assert "rowData" in shown.text
-    row = _audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
+    row = audit_rows(app_instance, user="officer-user", action="view records detention")[-1]
     assert row["outcome"] == "done" and row["purpose"] == "Other: reviewing a complaint"
 
 

@@ -8,29 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import struct
 
 import pytest
 import requests
 
-from tests.conftest import add_user, app_env, sign_in
+from tests.conftest import add_user, app_env, audit_rows, sign_in
 
 AREA = "initial_contact"
 TREND = f"/export/chart/{AREA}/trend-thrive_completion_pct"
 BY_LPA = f"/export/chart/{AREA}/breakdown-0"
 RECORDS = f"/export/records/{AREA}/thrive_completion_pct"
 DORSET = "?from=2021-04&to=2022-03&force=Dorset"
-
-
-def _audit(instance, action: str, user: str | None = None) -> list[dict]:
-    with sqlite3.connect(instance / "audit.sqlite") as db:
-        db.row_factory = sqlite3.Row
-        sql, params = "select * from audit where action = ?", [action]
-        if user:
-            sql += " and user = ?"
-            params.append(user)
-        return [dict(r) for r in db.execute(sql + " order by id", params)]
 
 
 def _filename(response) -> str:
@@ -54,7 +43,7 @@ def wessex_analyst(app_url, synthetic_dir, app_instance):
 
 
 def test_an_analyst_gets_the_png_named_in_full(app_url, analyst, app_instance):
-    before = len(_audit(app_instance, "export chart", "analyst-user"))
+    before = len(audit_rows(app_instance, "export chart", "analyst-user"))
     response = analyst.get(app_url + TREND + ".png" + DORSET, timeout=120)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "image/png"
@@ -63,7 +52,7 @@ def test_an_analyst_gets_the_png_named_in_full(app_url, analyst, app_instance):
     body = response.content
     assert body[:8] == b"\x89PNG\r\n\x1a\n" and body[12:16] == b"IHDR"
     assert struct.unpack(">II", body[16:24]) == (3200, 1800)
-    rows = _audit(app_instance, "export chart", "analyst-user")
+    rows = audit_rows(app_instance, "export chart", "analyst-user")
     assert len(rows) == before + 1
     row = rows[-1]
     assert row["outcome"] == "done" and row["role"] == "analyst" and row["kpi"] == "thrive_completion_pct"
@@ -140,12 +129,12 @@ def test_with_no_filters_the_export_is_of_the_pages_default_selection(app_url, a
 @pytest.mark.parametrize("path", [TREND + ".png", BY_LPA + ".csv", RECORDS + ".xlsx"])
 def test_gold_and_officers_are_refused_and_audited(app_url, signed_in, app_instance, account, path):
     action = "export records" if "/records/" in path else "export chart"
-    before = len(_audit(app_instance, action, account))
+    before = len(audit_rows(app_instance, action, account))
     response = signed_in(account).get(app_url + path + DORSET, timeout=30)
     assert response.status_code == 403
     assert "analyst" in response.json()["message"]
     assert "Content-Disposition" not in response.headers
-    rows = _audit(app_instance, action, account)
+    rows = audit_rows(app_instance, action, account)
     assert len(rows) == before + 1 and rows[-1]["outcome"] == "refused"
 
 
@@ -165,7 +154,8 @@ def test_a_wessex_limited_analyst_never_gets_dorset(app_url, wessex_analyst, app
         assert response.status_code == 403, response.text
         assert "Content-Disposition" not in response.headers
         assert "Wessex" in response.json()["message"]
-    rows = _audit(app_instance, "export records" if "/records/" in path else "export chart", "wessex-analyst")
+    action = "export records" if "/records/" in path else "export chart"
+    rows = audit_rows(app_instance, action, "wessex-analyst")
     assert rows and all(r["outcome"] == "refused" and r["force"] == "Wessex" for r in rows)
 
 
@@ -196,12 +186,12 @@ def test_a_wessex_limited_analyst_never_gets_dorset(app_url, wessex_analyst, app
 )
 def test_a_malformed_request_is_refused_with_a_message(app_url, analyst, app_instance, path, status):
     action = "export records" if "/records/" in path else "export chart"
-    before = len(_audit(app_instance, action, "analyst-user"))
+    before = len(audit_rows(app_instance, action, "analyst-user"))
     response = analyst.get(app_url + path, timeout=30)
     assert response.status_code == status, response.text
     assert response.json()["message"]
     assert "Content-Disposition" not in response.headers
-    rows = _audit(app_instance, action, "analyst-user")
+    rows = audit_rows(app_instance, action, "analyst-user")
     assert len(rows) == before + 1 and rows[-1]["outcome"] == "refused"
     assert rows[-1]["detail"] and "reason" in rows[-1]["detail"]
 
@@ -211,13 +201,13 @@ def test_records_need_a_purpose(app_url, app_instance):
     response = session.get(app_url + RECORDS + ".csv" + DORSET, timeout=30)
     assert response.status_code == 403
     assert "purpose" in response.json()["message"].lower()
-    assert _audit(app_instance, "export records", "analyst-user")[-1]["outcome"] == "refused"
+    assert audit_rows(app_instance, "export records", "analyst-user")[-1]["outcome"] == "refused"
 
 
 def test_a_records_export_is_a_records_view_in_the_audit_log(app_url, analyst, app_instance):
     response = analyst.get(app_url + RECORDS + ".csv" + DORSET, timeout=60)
     assert response.status_code == 200
-    row = _audit(app_instance, "export records", "analyst-user")[-1]
+    row = audit_rows(app_instance, "export records", "analyst-user")[-1]
     assert (
         row["outcome"] == "done" and row["purpose"] == "Case review" and row["kpi"] == "thrive_completion_pct"
     )

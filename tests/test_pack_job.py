@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import time
 
 import pytest
 
-from tests.conftest import add_user, app_env, sign_in
+from tests.conftest import add_user, app_env, audit_rows, sign_in
 from tests.dash_requests import body_for, find
 
 MONTH = "2023-03"
@@ -31,16 +30,6 @@ START = "overview-pack-job.data"
 POLL = "overview-pack-status.children"
 OWNER = "pack-job-analyst"
 BUILD_TIMEOUT_S = 180  # 16–45 s seen on the shared two-core machine; generous, but polled
-
-
-def _audit(instance, action: str, user: str | None = None) -> list[dict]:
-    with sqlite3.connect(instance / "audit.sqlite") as db:
-        db.row_factory = sqlite3.Row
-        sql, params = "select * from audit where action = ?", [action]
-        if user:
-            sql += " and user = ?"
-            params.append(user)
-        return [dict(r) for r in db.execute(sql + " order by id", params)]
 
 
 def _jobs_of(instance, owner: str) -> list[str]:
@@ -178,7 +167,7 @@ def test_the_analyst_downloads_both_files(built, owner, app_url, app_instance):
     from pptx import Presentation
     from pypdf import PdfReader
 
-    before = len(_audit(app_instance, "export pack download", OWNER))
+    before = len(audit_rows(app_instance, "export pack download", OWNER))
     pptx = owner.get(f"{app_url}/export/pack/{built['id']}/pack-dorset-2023-03.pptx", timeout=60)
     assert pptx.status_code == 200, pptx.text
     assert pptx.headers["Content-Type"].startswith(
@@ -192,7 +181,7 @@ def test_the_analyst_downloads_both_files(built, owner, app_url, app_instance):
     reader = PdfReader(io.BytesIO(pdf.content))
     assert len(reader.pages) == len(deck.slides)
     assert "Disclosure control applied" in reader.pages[0].extract_text()
-    rows = _audit(app_instance, "export pack download", OWNER)[before:]
+    rows = audit_rows(app_instance, "export pack download", OWNER)[before:]
     assert [r["outcome"] for r in rows] == ["done", "done"]
     assert rows[0]["filters"] == "?from=2022-04&to=2023-03&force=Dorset" and rows[0]["role"] == "analyst"
     assert json.loads(rows[1]["detail"])["file"] == "pack-dorset-2023-03.pdf"
@@ -204,16 +193,16 @@ def test_opening_the_page_again_shows_the_users_newest_pack(built, owner, app_ur
 
 
 def test_every_step_is_a_row_of_the_audit_log(built, app_instance):
-    started = _audit(app_instance, "export pack", OWNER)
+    started = audit_rows(app_instance, "export pack", OWNER)
     assert [r["outcome"] for r in started] == ["done", "done"]  # the build, and the second click
     first = json.loads(started[0]["detail"])
     assert first["job"] == built["id"] and first["month"] == MONTH and first["disclosure"] is True
     assert started[0]["filters"] == "?from=2022-04&to=2023-03&force=Dorset"
     assert "still being built" in json.loads(started[1]["detail"])["reason"]
-    polls = _audit(app_instance, "check pack progress", OWNER)
+    polls = audit_rows(app_instance, "check pack progress", OWNER)
     assert len(polls) >= len(built["panels"])
     assert all(json.loads(r["detail"])["job"] == built["id"] for r in polls)
-    (job,) = _audit(app_instance, "export pack job", OWNER)
+    (job,) = audit_rows(app_instance, "export pack job", OWNER)
     detail = json.loads(job["detail"])
     assert job["outcome"] == "done" and detail["job"] == built["id"] and detail["pages"] > 20
     assert len(detail["pack_id"]) == 8 and set(detail["seconds"]) >= {"pictures", "pdf", "total"}
@@ -226,12 +215,12 @@ def test_another_analyst_cannot_see_or_download_the_pack(
     built, signed_in, app_url, dependencies, app_instance
 ):
     other = signed_in("analyst-user")
-    before = len(_audit(app_instance, "export pack download", "analyst-user"))
+    before = len(audit_rows(app_instance, "export pack download", "analyst-user"))
     for name in ("pack-dorset-2023-03.pdf", "pack-dorset-2023-03.pptx"):
         response = other.get(f"{app_url}/export/pack/{built['id']}/{name}", timeout=30)
         assert response.status_code == 404
         assert "only for the analyst who built it" in response.text
-    rows = _audit(app_instance, "export pack download", "analyst-user")[before:]
+    rows = audit_rows(app_instance, "export pack download", "analyst-user")[before:]
     assert [r["outcome"] for r in rows] == ["refused", "refused"]
     # The poll answers as for a job that does not exist: nothing of the pack is told.
     panel, stopped = poll_outputs(post(other, app_url, poll_body(dependencies, built["id"])))
@@ -249,10 +238,10 @@ def test_another_analyst_cannot_see_or_download_the_pack(
     ],
 )
 def test_a_made_up_job_or_file_is_404_and_audited(built, owner, app_url, app_instance, path):
-    before = len(_audit(app_instance, "export pack download", OWNER))
+    before = len(audit_rows(app_instance, "export pack download", OWNER))
     response = owner.get(app_url + path.format(job=built["id"]), timeout=30)
     assert response.status_code == 404, response.text
-    rows = _audit(app_instance, "export pack download", OWNER)[before:]
+    rows = audit_rows(app_instance, "export pack download", OWNER)[before:]
     assert [r["outcome"] for r in rows] == ["refused"]
 
 
@@ -266,7 +255,7 @@ def test_gold_is_refused_the_callbacks_and_the_route(built, signed_in, app_url, 
     assert download.status_code == 403
     assert _jobs_of(app_instance, "gold-user") == jobs_before
     for action in ("export pack", "check pack progress", "export pack download"):
-        assert _audit(app_instance, action, "gold-user")[-1]["outcome"] == "refused", action
+        assert audit_rows(app_instance, action, "gold-user")[-1]["outcome"] == "refused", action
 
 
 @pytest.mark.parametrize(
@@ -290,7 +279,7 @@ def test_a_month_outside_the_data_gets_a_message_and_no_job(
     assert response.status_code == 400
     assert says in response.json()["message"]
     assert _jobs_of(app_instance, "analyst-user") == jobs_before
-    row = _audit(app_instance, "export pack", "analyst-user")[-1]
+    row = audit_rows(app_instance, "export pack", "analyst-user")[-1]
     assert row["outcome"] == "refused" and says in json.loads(row["detail"])["reason"]
 
 
