@@ -24,7 +24,7 @@ import pandas as pd
 from data.settings import STATUS_NONE, STATUS_OFF, STATUS_ON
 from kpi.summary import KpiException, Recommendation, worst_status
 from queries import DataStore, concurrently
-from queries.kpis import Filters, Period, add_months, catalog, kpi_breakdown
+from queries.kpis import Filters, Period, add_months, catalog, kpi_table
 
 TRAVEL_MONTHS = 3  # direction of travel: now against this many months before
 HISTORY_MONTHS = 6  # months of status shown beside each recommendation
@@ -155,6 +155,14 @@ class Mover:
     contribution: float | None  # its share of the change in the force's figure, in the KPI's unit
 
 
+def _mover_columns(kpi_id: str, filters: Filters) -> list[str]:
+    # A column the filters hold to one value has one group, which "moves" the whole figure: under
+    # an LPA filter, "moved most by LPA East" would say nothing.
+    fixed = {"force"} | {c for c in ("lpa", "local_authority") if getattr(filters, c)}
+    columns = [c for c in catalog().queries[catalog().kpis[kpi_id].query].breakdowns if c not in fixed]
+    return ["force", *columns] if filters.force is None else columns
+
+
 def largest_mover(store: DataStore, kpi_id: str, end_month: str, filters: Filters) -> Mover | None:
     """Across the KPI's breakdown columns, the group that moved its figure most from last month.
 
@@ -164,44 +172,58 @@ def largest_mover(store: DataStore, kpi_id: str, end_month: str, filters: Filter
     A median cannot be split that way: the group (of at least :data:`MOVER_MIN_CASES` cases
     both months) whose own median moved most in the direction of the force's is named.
     """
-    kpi = catalog().kpis[kpi_id]
-    # A column the filters hold to one value has one group, which "moves" the whole figure: under
-    # an LPA filter, "moved most by LPA East" would say nothing.
-    fixed = {"force"} | {c for c in ("lpa", "local_authority") if getattr(filters, c)}
-    columns = [c for c in catalog().queries[kpi.query].breakdowns if c not in fixed]
-    if filters.force is None:
-        columns = ["force", *columns]
-    now = Period(end_month, end_month)
+    return largest_movers(store, [kpi_id], end_month, filters)[kpi_id]
+
+
+def largest_movers(
+    store: DataStore, kpi_ids: list[str], end_month: str, filters: Filters
+) -> dict[str, Mover | None]:
+    """:func:`largest_mover` of several KPIs, their breakdowns read together.
+
+    Each (query, column) is read once, as the two months' monthly windows of one query, for
+    every KPI asked of that query: month by month and column by column the reads were most of
+    the overview's update (about 120 ms a concern, for one force).
+    """
     previous = months_ending(end_month, 2)[0]
-    before = Period(previous, previous)
-    best: Mover | None = None
-    # Every column's two months are read side by side: one after another they were most of the
-    # overview's update (about 120 ms a concern, for one force).
+    both = Period(previous, end_month)
+    reads: dict[tuple[str, str], list[str]] = {}
+    for kpi_id in kpi_ids:
+        for column in _mover_columns(kpi_id, filters):
+            reads.setdefault((catalog().kpis[kpi_id].query, column), []).append(kpi_id)
     frames = concurrently(
         [
-            functools.partial(kpi_breakdown, store, kpi_id, column, period, filters)
-            for column in columns
-            for period in (now, before)
+            functools.partial(kpi_table, store, both, filters, monthly=True, breakdown=column, kpi_ids=ids)
+            for (_query, column), ids in reads.items()
         ]
     )
-    for i, column in enumerate(columns):
-        after_frame = frames[2 * i].set_index("group")
-        before_frame = frames[2 * i + 1].set_index("group")
-        for group in after_frame.index.union(before_frame.index):
-            a = after_frame.loc[group] if group in after_frame.index else None
-            b = before_frame.loc[group] if group in before_frame.index else None
-            contribution = _contribution(kpi.unit, a, b, after_frame, before_frame)
-            if contribution is None:
-                continue
-            if best is None or abs(contribution) > abs(best.contribution):
-                best = Mover(
-                    column,
-                    str(group),
-                    None if b is None else _number(b["value"]),
-                    None if a is None else _number(a["value"]),
-                    contribution,
-                )
-    return best if best is not None and best.contribution else None
+    by_read = dict(zip(reads, frames, strict=True))
+    after_start = pd.Timestamp(Period(end_month, end_month).period_start)
+    movers = {}
+    for kpi_id in kpi_ids:
+        kpi = catalog().kpis[kpi_id]
+        best: Mover | None = None
+        for column in _mover_columns(kpi_id, filters):
+            rows = by_read[(kpi.query, column)]
+            rows = rows[rows["kpi_id"] == kpi_id]
+            is_after = pd.to_datetime(rows["window_start"]) == after_start
+            after_frame = rows[is_after].set_index("group")
+            before_frame = rows[~is_after].set_index("group")
+            for group in after_frame.index.union(before_frame.index):
+                a = after_frame.loc[group] if group in after_frame.index else None
+                b = before_frame.loc[group] if group in before_frame.index else None
+                contribution = _contribution(kpi.unit, a, b, after_frame, before_frame)
+                if contribution is None:
+                    continue
+                if best is None or abs(contribution) > abs(best.contribution):
+                    best = Mover(
+                        column,
+                        str(group),
+                        None if b is None else _number(b["value"]),
+                        None if a is None else _number(a["value"]),
+                        contribution,
+                    )
+        movers[kpi_id] = best if best is not None and best.contribution else None
+    return movers
 
 
 def _weighted(row, value, total) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import dash
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, dcc, html
@@ -29,7 +30,7 @@ from kpi.briefing import (
     Mover,
     Progress,
     far_from_target,
-    largest_mover,
+    largest_movers,
     recommendation_progress,
     sort_exceptions,
 )
@@ -44,14 +45,14 @@ from kpi.summary import (
 )
 from queries import DataError
 from queries.kpis import KPI_IDS, catalog
-from ui.area_page import AREA_PATHS, GRAPH_CONFIG, chart_title, mover_sentence, status_badge
+from ui.area_page import AREA_PATHS, GRAPH_CONFIG, STATUS_COLOURS, chart_title, mover_sentence, status_badge
 from ui.callbacks import InputError, audit_detail, dashboard_callback, user_may
 from ui.filters import ID_STATE, ID_TO, require_state
 from ui.formatting import format_change, format_target, format_value, month_label, period_label
 from ui.glossary import FirstUse, glossary_list
 from ui.jobs import DONE, FAILED, RUNNING, JobBusy, JobFailed, JobNotFound, job_status, list_jobs, start_job
 from ui.progress import progress_bar
-from ui.spc_badges import assurance_badge, variation_badge
+from ui.spc_badges import assurance_badge, assurance_parts, variation_badge, variation_parts
 from ui.state import get_events, get_store
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
@@ -59,6 +60,7 @@ dash.register_page(__name__, path="/", name="Overview", order=0)
 ID_HEADLINE = "overview-headline"
 ID_EXCEPTIONS_HEADING = "overview-exceptions-heading"
 ID_MATRIX = "overview-matrix"
+ID_MATRIX_GRID = "overview-kpi-matrix"
 ID_EXCEPTIONS = "overview-exceptions"
 ID_AUDITS = "overview-audits"
 ID_RECOMMENDATIONS = "overview-recommendations"
@@ -212,19 +214,35 @@ STATUS_CHIPS = {STATUS_ON: "on", STATUS_NEAR: "near", STATUS_OFF: "off"}
 DIRECTION_ARROWS = {"better": "▲", "worse": "▼", "no change": "▶"}
 
 
-def status_strip(progress: Progress) -> html.Span:
-    """The recommendation's status month by month: one chip per month, its words in the tooltip."""
-    chips = [
-        html.Span(
-            className=f"status-chip status-chip-{STATUS_CHIPS.get(status, 'none')}",
-            title=f"{month_label(month)}: {status}",
-        )
-        for month, status in zip(progress.months, progress.statuses, strict=True)
-    ]
+STATUS_CHIP_COLOURS = {"on": "#198754", "near": "#ffc107", "off": "#dc3545", "none": "#ced4da"}
+
+
+def status_strip_svg(statuses) -> str:
+    """One square per month in its status's colour, as a small SVG (the words go beside it)."""
+    squares = "".join(
+        f'<rect x="{i * 14}" y="0" width="12" height="12" rx="2" '
+        f'fill="{STATUS_CHIP_COLOURS[STATUS_CHIPS.get(status, "none")]}"/>'
+        for i, status in enumerate(statuses)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(14 * len(statuses) - 2, 1)}" height="12">'
+        f"{squares}</svg>"
+    )
+
+
+def status_strip(progress: Progress) -> html.Img:
+    """The recommendation's status month by month: one square per month, its words as the image's text.
+
+    One image, not a component per month: Dash's renderer walks every component on each update."""
     words = "; ".join(
         f"{month_label(m)} {s}" for m, s in zip(progress.months, progress.statuses, strict=True)
     )
-    return html.Span([*chips, html.Span(words, className="visually-hidden")], className="status-strip")
+    return html.Img(
+        src="data:image/svg+xml;utf8," + status_strip_svg(progress.statuses).replace("#", "%23"),
+        alt=words,
+        title=words,
+        className="status-strip",
+    )
 
 
 def recommendations_table(progress: list[Progress], search: str) -> html.Div:
@@ -279,7 +297,8 @@ def recommendations_table(progress: list[Progress], search: str) -> html.Div:
     table = dbc.Table(
         [header, html.Tbody(rows)], size="sm", responsive=True, className="align-middle recommendations mb-1"
     )
-    # The evidence behind each status, folded: the KPIs are in the matrix below too.
+    # The evidence behind each status, folded: the KPIs are in the matrix below too. Plain text
+    # with the abbreviations' long forms in their tooltips (one component per line, not per KPI).
     quiet = FirstUse.tooltips_only()
     evidence = html.Details(
         [
@@ -291,11 +310,7 @@ def recommendations_table(progress: list[Progress], search: str) -> html.Div:
                     for part in (
                         html.Dt(f"{item.recommendation.id} {item.recommendation.title}"),
                         html.Dd(
-                            [
-                                html.Span([*quiet.text(catalog().kpis[k].label), "; " if i < last else ""])
-                                for i, k in enumerate(item.recommendation.kpis)
-                                for last in [len(item.recommendation.kpis) - 1]
-                            ]
+                            quiet.text("; ".join(catalog().kpis[k].label for k in item.recommendation.kpis))
                         ),
                     )
                 ],
@@ -387,91 +402,97 @@ def concerns_section(briefing: Briefing, movers: dict, search: str, month: str, 
     return html.Div(parts, className="briefing")
 
 
-def matrix_table(
-    summary: pd.DataFrame,
-    search: str,
-    spc_results: dict | None = None,
-    *,
-    period_words: str = "the period",
-    words: FirstUse | None = None,
-) -> dbc.Table:
-    """The KPI matrix: one section per area, one row per KPI (pure: summary in, table out).
+def matrix_rows(
+    summary: pd.DataFrame, search: str, spc_results: dict | None = None, *, words: FirstUse | None = None
+) -> list[dict]:
+    """The KPI matrix's rows: one per KPI in area order, each cell as data (pure: summary in, rows out).
+
+    The grid's cell renderers (assets/kpi-matrix.js) draw the link, badges and spark from these
+    values as React elements, never as HTML, so a label holding markup is only shown.
 
     Args:
-        period_words: the period the values are for ("Apr 2021 – Mar 2022"), named in the headings.
         words: the page's abbreviations so far (the matrix spells out only those not yet met).
     """
     spc_results = spc_results or {}
     words = words or FirstUse()
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th("KPI", scope="col"),
-                html.Th(
-                    ["Value, ", html.Span(period_words, className="text-nowrap")],
-                    scope="col",
-                    className="text-end",
-                ),
-                html.Th("Target", scope="col", className="text-end"),
-                html.Th("Status", scope="col"),
-                html.Th("Change vs the previous period", scope="col", className="text-end"),
-                html.Th("Last 12 months", scope="col"),
-                html.Th(["Variation, latest month"], scope="col"),
-                html.Th("Assurance", scope="col"),
-            ]
-        )
-    )
-    bodies = []
-    for area, rows in summary.groupby("area", sort=False):
-        body = [html.Tr(html.Th(catalog().areas[area], colSpan=8, scope="colgroup", className="table-light"))]
-        for _, row in rows.iterrows():
-            href = AREA_PATHS.get(area, "/") + search
-            spark_label = f"{row['label']}, last 12 months"
-            body.append(
-                html.Tr(
-                    [
-                        html.Th(
-                            dcc.Link(words.text(row["label"]), href=href), scope="row", className="fw-normal"
-                        ),
-                        html.Td(
-                            format_value(row["value"], row["unit"]),
-                            className="text-end fw-semibold text-nowrap",
-                        ),
-                        html.Td(
-                            format_target(row["target"], row["comparison"], row["unit"]),
-                            className="text-end text-nowrap",
-                        ),
-                        html.Td(status_badge(row["status"])),
-                        html.Td(
-                            format_change(row["value"], row["previous"], row["unit"]), className="text-end"
-                        ),
-                        html.Td(
-                            html.Img(
-                                src="data:image/svg+xml;utf8,"
-                                + figures.sparkline_svg(row["spark"], label=spark_label).replace("#", "%23"),
-                                alt=spark_label,
-                                height=28,
-                                width=120,
-                            )
-                        ),
-                        *_spc_cells(row, spc_results.get(row["kpi_id"])),
-                    ]
-                )
+    rows = []
+    for area, group in summary.groupby("area", sort=False):
+        for first, (_, row) in zip([True] + [False] * (len(group) - 1), group.iterrows(), strict=True):
+            result = spc_results.get(row["kpi_id"])
+            assured = (
+                spc.assurance(result, row["target"], row["comparison"])
+                if result is not None and row["comparison"] in (">=", "<=")
+                else None
             )
-        bodies.append(html.Tbody(body))
-    return dbc.Table([header, *bodies], hover=True, responsive=True, className="align-middle kpi-matrix")
+            spark_label = f"{row['label']}, last 12 months"
+            status = row["status"] if isinstance(row["status"], str) and row["status"] else "No data"
+            rows.append(
+                {
+                    "kpi_id": row["kpi_id"],
+                    "area": catalog().areas[area],
+                    # The area is named on its first row only, as a table's section heading would be
+                    # (AG Grid's cell spanning writes aria-rowindex="0", which axe rejects).
+                    "area_label": catalog().areas[area] if first else "",
+                    "kpi": row["label"],
+                    "kpi_parts": words.parts(row["label"]),
+                    "href": AREA_PATHS.get(area, "/") + search,
+                    "value": format_value(row["value"], row["unit"]),
+                    "target": format_target(row["target"], row["comparison"], row["unit"]),
+                    "status": status,
+                    "status_colour": STATUS_COLOURS.get(status, "secondary"),
+                    "change": format_change(row["value"], row["previous"], row["unit"]),
+                    "spark": "data:image/svg+xml;utf8,"
+                    + figures.sparkline_svg(row["spark"], label=spark_label).replace("#", "%23"),
+                    "spark_label": spark_label,
+                    "variation": variation_parts(result.variation, compact=True)
+                    if result is not None
+                    else None,
+                    "assurance": assurance_parts(assured) if assured is not None else None,
+                }
+            )
+    return rows
 
 
-def _spc_cells(row, result: spc.SpcResult | None) -> list:
-    if result is None:
-        return [html.Td(""), html.Td("")]
-    assured = (
-        spc.assurance(result, row["target"], row["comparison"]) if row["comparison"] in (">=", "<=") else None
-    )
+def matrix_columns(period_words: str) -> list[dict]:
+    """The matrix's columns; the value's heading names the period it is for."""
+    wrapped = {"wrapText": True, "autoHeight": True}
+    badge = {
+        "cellRenderer": "SpcBadge",
+        "valueFormatter": {"function": "params.value ? params.value.label : ''"},
+    }
     return [
-        html.Td(variation_badge(result.variation, compact=True), className="small"),
-        html.Td(assurance_badge(assured) or "", className="small"),
-    ]
+        {"field": "area_label", "headerName": "Area", "width": 128, "cellClass": "matrix-area", **wrapped},
+        {"field": "kpi", "headerName": "KPI", "cellRenderer": "KpiLink", "flex": 1, "minWidth": 190,
+         **wrapped},
+        {"field": "value", "headerName": f"Value, {period_words}", "type": "rightAligned", "width": 125,
+         "cellClass": "fw-semibold"},
+        {"field": "target", "headerName": "Target", "type": "rightAligned", "width": 108},
+        {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 122},
+        {"field": "change", "headerName": "Change vs the previous period", "type": "rightAligned",
+         "width": 128},
+        {"field": "spark_label", "headerName": "Last 12 months", "cellRenderer": "Spark", "width": 134},
+        {"field": "variation", "headerName": "Variation, latest month", "width": 150, **badge, **wrapped},
+        {"field": "assurance", "headerName": "Assurance", "width": 150, **badge, **wrapped},
+    ]  # fmt: skip
+
+
+def matrix_grid(rows: list[dict], *, period_words: str = "the period") -> dag.AgGrid:
+    """The KPI matrix as one grid (one component for the page to walk, not ~400 cells)."""
+    return dag.AgGrid(
+        id=ID_MATRIX_GRID,
+        rowData=rows,
+        columnDefs=matrix_columns(period_words),
+        getRowId="params.data.kpi_id",
+        defaultColDef={"sortable": False, "resizable": True, "suppressMovable": True,
+                       "wrapHeaderText": True},
+        rowClassRules={"matrix-area-start": "params.data.area_label !== ''"},
+        dashGridOptions={"domLayout": "autoHeight", "animateRows": False, "headerHeight": 76,
+                         "suppressColumnVirtualisation": True, "suppressRowVirtualisation": True,
+                         "enableCellTextSelection": True, "ensureDomOrder": True,
+                         "suppressCellFocus": False},
+        className="kpi-matrix",
+        style={"width": "100%"},
+    )  # fmt: skip
 
 
 @dashboard_callback(
@@ -501,10 +522,9 @@ def update_overview(state_data):
         )
         results = kpi_spc(history, list(KPI_IDS), store.settings, get_events())
         briefing = sort_exceptions(exceptions(results, store.settings, format_value, month), results, month)
-        movers = {
-            found.kpi_id: largest_mover(store, found.kpi_id, month, state.filters)
-            for found, _new in briefing.concerns
-        }
+        movers = largest_movers(
+            store, [found.kpi_id for found, _new in briefing.concerns], month, state.filters
+        )
     except DataError as exc:
         alert = dbc.Alert(str(exc), color="danger")
         return None, "This month", alert, None, None, figures.empty_figure("Case audits", str(exc))
@@ -520,12 +540,9 @@ def update_overview(state_data):
         f"{month_label(month)}: concerns first",
         concerns,
         tracker,
-        matrix_table(
-            summary[summary["kpi_id"].isin(matrix_kpis)],
-            search,
-            results,
+        matrix_grid(
+            matrix_rows(summary[summary["kpi_id"].isin(matrix_kpis)], search, results, words=words),
             period_words=period_label(state.period_from, state.period_to),
-            words=words,
         ),
         audit_figure,
     )

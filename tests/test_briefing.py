@@ -202,3 +202,27 @@ def test_under_an_lpa_filter_the_mover_is_never_that_lpa(store):
     both = Filters(force="Dorset", lpa="East", local_authority="BCP Council")
     mover = briefing.largest_mover(store, "thrive_completion_pct", "2022-03", both)
     assert mover is None or mover.column not in ("force", "lpa", "local_authority")
+
+
+def test_movers_read_together_equal_each_read_alone(store):
+    """The overview reads every concern's breakdowns in one batch (two months per query): the same
+    movers as one KPI at a time, across percentages, counts and medians of several queries."""
+    dorset = Filters(force="Dorset")
+    kpi_ids = ["thrive_completion_pct", "missing_episodes", "arrival_median_min", "grade1_within_target_pct"]
+    together = briefing.largest_movers(store, kpi_ids, "2022-03", dorset)
+    for kpi_id in kpi_ids:
+        alone = briefing.largest_mover(store, kpi_id, "2022-03", dorset)
+        assert together[kpi_id] == alone, kpi_id
+
+
+def test_first_use_parts_carry_the_same_words_as_the_components():
+    words = FirstUse()
+    parts = words.parts("THRIVE <b>and</b> RSOs")
+    assert parts == [
+        {"text": "THRIVE", "title": "threat, harm, risk, investigation, vulnerability and engagement",
+         "long": " (threat, harm, risk, investigation, vulnerability and engagement)"},
+        {"text": " <b>and</b> "},  # text stays text: the renderer never reads it as HTML
+        {"text": "RSOs", "title": "registered sex offender", "long": " (registered sex offender)"},
+    ]  # fmt: skip
+    assert words.parts("THRIVE") == [{"text": "THRIVE", "title": parts[0]["title"]}]  # spelt out once
+    assert FirstUse().parts("") == []

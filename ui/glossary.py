@@ -45,20 +45,36 @@ class FirstUse:
         quiet.seen.update(GLOSSARY)
         return quiet
 
-    def text(self, words: str) -> list:
-        """``words`` with each abbreviation in an ``<abbr>``; its first use on the page in words too."""
-        out: list = []
+    def parts(self, words: str) -> list[dict]:
+        """``words`` cut into parts: ``{"text"}``, or an abbreviation's ``{"text", "title"}`` with its
+        long form ``"long"`` on its first use on the page (for renderers outside Dash's components)."""
+        out: list[dict] = []
         last = 0
         for match in _TERMS.finditer(words):
             term, plural = match.group(1), match.group(2)
-            out.append(words[last : match.start()])
-            out.append(html.Abbr(term + plural, title=GLOSSARY[term]))
+            if match.start() > last:
+                out.append({"text": words[last : match.start()]})
+            part = {"text": term + plural, "title": GLOSSARY[term]}
             if term not in self.seen:
                 self.seen.add(term)
-                out.append(html.Span(f" ({GLOSSARY[term]})", className="abbr-long"))
+                part["long"] = f" ({GLOSSARY[term]})"
+            out.append(part)
             last = match.end()
-        out.append(words[last:])
-        return [part for part in out if part != ""]
+        if last < len(words):
+            out.append({"text": words[last:]})
+        return out
+
+    def text(self, words: str) -> list:
+        """``words`` with each abbreviation in an ``<abbr>``; its first use on the page in words too."""
+        out: list = []
+        for part in self.parts(words):
+            if "title" not in part:
+                out.append(part["text"])
+                continue
+            out.append(html.Abbr(part["text"], title=part["title"]))
+            if "long" in part:
+                out.append(html.Span(part["long"], className="abbr-long"))
+        return out
 
 
 def glossary_list() -> html.Dl:

@@ -34,37 +34,56 @@ def _side_letter(code: str) -> str:
     return ""
 
 
-def variation_badge(status: Status, *, compact: bool = False) -> html.Span:
-    """The variation icon of the latest month: ~ common cause; H/L special cause coloured by meaning."""
+def variation_parts(status: Status, *, compact: bool = False) -> dict:
+    """The variation icon's letter, colour modifier, label and tooltip (what a badge is drawn from)."""
     kind = status.code.split("_")[0]
     symbol, modifier = VARIATION_ICONS.get(kind, ("~", "common"))
-    letter = _side_letter(status.code) or symbol
-    label = short_variation_label(status) if compact else status.label
+    return {
+        "letter": _side_letter(status.code) or symbol,
+        "modifier": modifier,
+        "label": short_variation_label(status) if compact else status.label,
+        "tooltip": status.tooltip,
+        "aria": f"{status.label}. {status.tooltip}",
+    }
+
+
+def assurance_parts(status: Status) -> dict:
+    """The assurance icon's letter, colour modifier, label and tooltip."""
+    letter, modifier = ASSURANCE_ICONS.get(status.code, ("?", "neither"))
+    return {
+        "letter": letter,
+        "modifier": modifier,
+        "label": status.label,
+        "tooltip": status.tooltip,
+        "aria": f"{status.label}. {status.tooltip}",
+    }
+
+
+def _badge(parts: dict) -> html.Span:
+    # Two components, not three: a page of badges is walked by Dash's renderer on every update.
     return html.Span(
         [
-            html.Span(letter, className=f"spc-icon spc-{modifier}", **{"aria-hidden": "true"}),
-            html.Span(label),
+            html.Span(
+                parts["letter"], className=f"spc-icon spc-{parts['modifier']}", **{"aria-hidden": "true"}
+            ),
+            parts["label"],
         ],
         className="spc-badge",
-        title=status.tooltip,
-        **{"aria-label": f"{status.label}. {status.tooltip}"},
+        title=parts["tooltip"],
+        **{"aria-label": parts["aria"]},
     )
+
+
+def variation_badge(status: Status, *, compact: bool = False) -> html.Span:
+    """The variation icon of the latest month: ~ common cause; H/L special cause coloured by meaning."""
+    return _badge(variation_parts(status, compact=compact))
 
 
 def assurance_badge(status: Status | None, *, compact: bool = False) -> html.Span | None:
     """The assurance icon against the target: P passes, F fails, ? hit and miss; None without one."""
     if status is None:
         return None
-    letter, modifier = ASSURANCE_ICONS.get(status.code, ("?", "neither"))
-    return html.Span(
-        [
-            html.Span(letter, className=f"spc-icon spc-{modifier}", **{"aria-hidden": "true"}),
-            html.Span(status.label),
-        ],
-        className="spc-badge",
-        title=status.tooltip,
-        **{"aria-label": f"{status.label}. {status.tooltip}"},
-    )
+    return _badge(assurance_parts(status))
 
 
 def short_variation_label(status: Status) -> str:
