@@ -48,21 +48,33 @@
   // For tests and the benchmark: the charts holding a figure they have not drawn yet.
   window.lazyChartsWaiting = function () { return Object.keys(waiting); };
 
+  // One graph's new figure: drawn now if the graph is on or near the screen, else kept until it is.
+  function drawOrWait(graphId, figure) {
+    var key = canonical(graphId);
+    var box = document.querySelector('[data-chart="' + CSS.escape(key) + '"]');
+    if (!figure) return window.dash_clientside.no_update;
+    if (!box || isNear(box)) {
+      delete waiting[key];
+      return figure;
+    }
+    waiting[key] = { id: graphId, figure: figure };
+    watcher().observe(box);
+    return window.dash_clientside.no_update;
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     charts: {
-      draw_when_seen: function (figure) {
+      // Every graph of a pattern at once (ui/lazy_graph.py): only those whose store changed.
+      draw_when_seen: function (figures) {
         var context = window.dash_clientside.callback_context;
-        var graphId = Object.assign({}, context.outputs_list.id);
-        var key = canonical(graphId);
-        var box = document.querySelector('[data-chart="' + CSS.escape(key) + '"]');
-        if (!figure) return window.dash_clientside.no_update;
-        if (!box || isNear(box)) {
-          delete waiting[key];
-          return figure;
-        }
-        waiting[key] = { id: graphId, figure: figure };
-        watcher().observe(box);
-        return window.dash_clientside.no_update;
+        var changed = {};
+        (context.triggered || []).forEach(function (t) { changed[t.prop_id] = true; });
+        return context.outputs_list.map(function (output, i) {
+          var graphId = Object.assign({}, output.id);
+          var storeId = Object.assign({}, graphId, { type: graphId.type + "-figure" });
+          if (!changed[canonical(storeId) + ".data"]) return window.dash_clientside.no_update;
+          return drawOrWait(graphId, figures[i]);
+        });
       },
     },
   });

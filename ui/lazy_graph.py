@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 
 import dash
-from dash import MATCH, ClientsideFunction, Input, Output, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, dcc, html
 
 # The graph id patterns that are drawn lazily: their keys besides "type".
 LAZY_PATTERNS = {
@@ -61,9 +61,13 @@ def lazy_graph(graph_id: dict, *, config: dict, height: str) -> html.Div:
 
 
 def register() -> None:
-    """One clientside callback per lazily drawn pattern: store → graph, when in view."""
+    """One clientside callback per lazily drawn pattern, over every graph of it on the page.
+
+    ALL, not MATCH: with MATCH a page's 22 trends ran 22 clientside callbacks when its figures
+    landed, and Dash's renderer walks every mounted component at each step of each callback
+    (about 7 store updates a callback); one callback for all of them is one walk per step."""
     for kind, keys in LAZY_PATTERNS.items():
-        pattern = {"type": kind, **dict.fromkeys(keys, MATCH)}
+        pattern = {"type": kind, **dict.fromkeys(keys, ALL)}
         dash.clientside_callback(
             ClientsideFunction(namespace="charts", function_name="draw_when_seen"),
             Output(pattern, "figure"),
