@@ -40,6 +40,21 @@ def kpis_with_target(store: DataStore) -> list[str]:
     return [k for k in catalog().kpis if k in store.settings.targets]
 
 
+def current_and_previous(
+    store: DataStore, period: Period, filters: Filters, kpi_ids: list[str], *, focus: Focus | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The KPIs for ``period`` and for the period of the same length before it (``kpi_table`` rows).
+
+    One query per SQL file: the two periods are one span of two windows, each evaluated as
+    the period alone would be (tests/test_kpis.py checks that they equal two reads)."""
+    before = period.previous()
+    span = Period(before.start_month, period.end_month)
+    both = kpi_table(store, span, filters, kpi_ids=kpi_ids, focus=focus, window_months=period.months)
+    starts = pd.to_datetime(both["window_start"])
+    is_current = starts == pd.Timestamp(period.period_start)
+    return both[is_current].reset_index(drop=True), both[~is_current].reset_index(drop=True)
+
+
 def kpi_summary(
     store: DataStore,
     period: Period,
@@ -62,8 +77,8 @@ def kpi_summary(
     """
     if not kpi_ids:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    current = kpi_table(store, period, filters, kpi_ids=kpi_ids, focus=focus).set_index("kpi_id")
-    previous = kpi_table(store, period.previous(), filters, kpi_ids=kpi_ids, focus=focus).set_index("kpi_id")
+    current, previous = current_and_previous(store, period, filters, kpi_ids, focus=focus)
+    current, previous = current.set_index("kpi_id"), previous.set_index("kpi_id")
     end = pd.Timestamp(period.period_end).to_pydatetime()
     spark_period = Period(add_months(end, -SPARK_MONTHS).strftime("%Y-%m"), period.end_month)
     if history is not None and set(kpi_ids) <= set(history["kpi_id"]):

@@ -202,6 +202,7 @@ def kpi_table(
     breakdown: str = "none",
     kpi_ids: list[str] | tuple[str, ...] | None = None,
     focus: Focus | None = None,
+    window_months: int | None = None,
 ) -> pd.DataFrame:
     """Run the queries behind ``kpi_ids`` (default: all) and return their long rows.
 
@@ -210,6 +211,9 @@ def kpi_table(
         period: the month range.
         filters: force, lpa, local authority.
         monthly: one window per month (a series) instead of one for the period.
+        window_months: windows of this many months instead (it must divide the period's
+            months): e.g. a period and the one before it, read as one span of two windows,
+            in one query where there were two. Overrides ``monthly``.
         breakdown: ``none`` or a column the queries allow (whitelisted per query).
         kpi_ids: the KPIs wanted; each query runs once for all its KPIs.
         focus: a drill-down group: KPIs whose query can split by its column
@@ -232,16 +236,28 @@ def kpi_table(
         parts = []
         if narrowed:
             split = kpi_table(
-                store, period, filters, monthly=monthly, breakdown=focus.column, kpi_ids=narrowed
+                store,
+                period,
+                filters,
+                monthly=monthly,
+                breakdown=focus.column,
+                kpi_ids=narrowed,
+                window_months=window_months,
             )
             parts.append(split[split["group"] == focus.value].assign(group="all"))
         if whole:
-            parts.append(kpi_table(store, period, filters, monthly=monthly, kpi_ids=whole))
+            parts.append(
+                kpi_table(store, period, filters, monthly=monthly, kpi_ids=whole, window_months=window_months)
+            )
         return (
             pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
             if parts
             else kpi_table(store, period, filters, monthly=monthly, kpi_ids=[])
         )
+    if window_months is None:
+        window_months = 1 if monthly else period.months
+    if window_months < 1 or period.months % window_months:
+        raise QueryError(f"windows of {window_months} months do not divide a period of {period.months}")
     query_names: list[str] = []
     for kpi_id in wanted:
         query = catalog().queries[get_kpi(kpi_id).query]
@@ -254,7 +270,7 @@ def kpi_table(
     params = {
         "period_start": period.period_start,
         "period_end": period.period_end,
-        "monthly": monthly,
+        "window_months": window_months,
         "breakdown": breakdown,
         **filters.as_params(),
     }
@@ -492,7 +508,7 @@ def _unit_figures(
         **store.settings.query_parameters(),
         "period_start": period.period_start,
         "period_end": period.period_end,
-        "monthly": False,
+        "window_months": period.months,
         "breakdown": group,
         "force": force,
         "lpa": None,

@@ -142,7 +142,7 @@ def test_investigation_kpis_cut_equals_the_whole_table(store, months):
         params = {
             "period_start": period.period_start,
             "period_end": period.period_end,
-            "monthly": monthly,
+            "window_months": 1 if monthly else period.months,
             "breakdown": breakdown,
             **filters.as_params(),
         }
@@ -199,7 +199,7 @@ def test_drift_equals_pandas_on_every_boundary(store, data_dir):
     params = {
         "period_start": period.period_start,
         "period_end": period.period_end,
-        "monthly": True,
+        "window_months": 1,
         "breakdown": "force",
         "force": None,
         "lpa": None,

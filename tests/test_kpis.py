@@ -686,3 +686,69 @@ def test_random_data_matches_oracle(impl, random_data):
         got = impl.kpi_values(store, impl.Period(start, end), filters)
         problems += mismatches(oracle_for(frames, scenario), dict(got), f"{label}: ")
     assert problems == []
+
+
+WINDOW_FILTERS = [("all", {}), ("dorset", {"force": "Dorset"}), ("east", {"lpa": "East"})]
+
+
+@needs_impl
+@pytest.mark.parametrize("filters", WINDOW_FILTERS, ids=[f[0] for f in WINDOW_FILTERS])
+@pytest.mark.parametrize("window_months", [2, 3])
+def test_windows_of_several_months_match_the_oracle_period_by_period(
+    impl, store, frames, filters, window_months
+):
+    """One query over a span cut into windows (a period beside the one before it, read together)
+    gives each window exactly what the oracle gives that window read as a period on its own:
+    every KPI, through the coverage gap of 2022-05 and past the data's end."""
+    from queries.kpis import kpi_table
+
+    _, kw = filters
+    span = impl.Period("2021-10", "2022-09" if window_months == 3 else "2022-07")
+    table = kpi_table(store, span, impl.Filters(**kw), window_months=window_months)
+    problems = []
+    starts = sorted(pd.to_datetime(table["window_start"]).unique())
+    assert len(starts) == span.months // window_months
+    for start in starts:
+        end = (pd.Timestamp(start) + pd.DateOffset(months=window_months - 1)).strftime("%Y-%m")
+        want = oracle_kpis(frames, pd.Timestamp(start).strftime("%Y-%m"), end, **kw)
+        rows = table[pd.to_datetime(table["window_start"]) == start]
+        got = {k: _plain(v) for k, v in zip(rows["kpi_id"], rows["value"], strict=True)}
+        problems += mismatches(want, got, f"{pd.Timestamp(start):%Y-%m}+{window_months}")
+    assert problems == []
+
+
+@needs_impl
+def test_current_and_previous_in_one_read_equal_two_reads(impl, store, frames):
+    from kpi.summary import current_and_previous
+    from queries.kpis import Focus, kpi_table
+
+    period = impl.Period("2022-01", "2022-03")
+    for filters, focus in [
+        (impl.Filters(force="Dorset"), None),
+        (impl.Filters(), Focus("lpa", "East")),
+        (impl.Filters(force="Dorset", lpa="East"), None),
+    ]:
+        current, previous = current_and_previous(store, period, filters, list(impl.KPI_IDS), focus=focus)
+        for got, which in ((current, period), (previous, period.previous())):
+            alone = kpi_table(store, which, filters, focus=focus)
+            merged = got.merge(alone, on=["kpi_id", "group"], suffixes=("", "_alone"))
+            assert len(merged) == len(alone) == len(got)
+            for column in ("numerator", "denominator", "value", "is_covered"):
+                pairs = zip(merged[column], merged[f"{column}_alone"], strict=True)
+                assert all(same(_plain(a), _plain(b)) for a, b in pairs), (which, column)
+        # And against the independent oracle, the previous period too.
+        want = oracle_kpis(frames, "2021-10", "2021-12", **filters.as_params())
+        if focus is None:
+            got = {k: _plain(v) for k, v in zip(previous["kpi_id"], previous["value"], strict=True)}
+            assert mismatches(want, got, "previous") == []
+
+
+@needs_impl
+def test_windows_must_divide_the_period(impl, store):
+    from queries import QueryError
+    from queries.kpis import kpi_table
+
+    with pytest.raises(QueryError, match="do not divide"):
+        kpi_table(store, impl.Period("2022-01", "2022-05"), impl.Filters(), window_months=2)
+    with pytest.raises(QueryError, match="do not divide"):
+        kpi_table(store, impl.Period("2022-01", "2022-05"), impl.Filters(), window_months=0)

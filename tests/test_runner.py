@@ -158,7 +158,7 @@ def test_the_query_threads_give_the_answers_of_one_thread(synthetic_dir, monkeyp
     from queries import concurrently
 
     store = DataStore(synthetic_dir)
-    params = {"period_start": MARCH.period_start, "period_end": MARCH.period_end, "monthly": False}
+    params = {"period_start": MARCH.period_start, "period_end": MARCH.period_end, "window_months": 1}
     params |= {"breakdown": "lpa", **Filters("Dorset").as_params()}
     names = ["initial_contact/incident_kpis", "assessment/missing_kpis", "detention/custody_kpis"]
     together = store.run_many([(name, params) for name in names])

@@ -2,7 +2,7 @@
 -- the window end (snapshot), and strategy meetings (event time strategy_held_at).
 -- Returns one row per (window_start, group, kpi_id): numerator, denominator,
 -- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
--- Parameters: $period_start, $period_end, $monthly, $breakdown, $force, $lpa,
+-- Parameters: $period_start, $period_end, $window_months, $breakdown, $force, $lpa,
 --   $local_authority.
 -- breakdowns: force, lpa, local_authority, risk_level, source
 with in_force as (
@@ -29,12 +29,12 @@ frame as (
     select f.*,
         covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_event_covered,
         covers_snapshot(c.first_month, c.last_month, f.window_end) as is_snapshot_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join month_coverage('in_force', received_at, $breakdown) c
       on c.grp = coverage_group($breakdown, f.grp)
 ),
 received as (
-    select event_window(received_at, $period_start, $monthly) as window_start, grp,
+    select event_window(received_at, $period_start, $window_months) as window_start, grp,
         count(*) as n_received,
         count_if(strategy_required) as n_strategy_required,
         count_if(strategy_required and strategy_held_at is not null) as n_strategy_held
@@ -45,7 +45,7 @@ received as (
 -- Strategy meetings count in the window they were held in, whenever the
 -- referral was received.
 strategy as (
-    select event_window(strategy_held_at, $period_start, $monthly) as window_start, grp,
+    select event_window(strategy_held_at, $period_start, $window_months) as window_start, grp,
         quantile_cont(days_between(strategy_held_at, minutes_received_at), 0.5)
             filter (where usable_interval(strategy_held_at, minutes_received_at)) as minutes_median,
         count_if(usable_interval(strategy_held_at, minutes_received_at)) as n_minutes,

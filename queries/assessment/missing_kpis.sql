@@ -2,7 +2,7 @@
 -- the repeat-missing snapshot (3+ episodes in the 90 days before window end).
 -- Returns one row per (window_start, group, kpi_id): numerator, denominator,
 -- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
--- Parameters: $period_start, $period_end, $monthly, $breakdown, $force, $lpa,
+-- Parameters: $period_start, $period_end, $window_months, $breakdown, $force, $lpa,
 --   $local_authority, $grade1_target_min, $grade2_target_min,
 --   $language_phrases (list of lower-case phrases).
 -- breakdowns: force, lpa, local_authority, risk_level
@@ -29,12 +29,12 @@ frame as (
     select f.*,
         covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_event_covered,
         covers_snapshot(c.first_month, c.last_month, f.window_end) as is_snapshot_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join month_coverage('in_force', reported_at, $breakdown) c
       on c.grp = coverage_group($breakdown, f.grp)
 ),
 events as (
-    select event_window(reported_at, $period_start, $monthly) as window_start, grp,
+    select event_window(reported_at, $period_start, $window_months) as window_start, grp,
         count(*) as n_episodes,
         quantile_cont(minutes_between(reported_at, first_deployed_at), 0.5)
             filter (where usable_interval(reported_at, first_deployed_at)) as deploy_median,

@@ -2,7 +2,7 @@
 -- Returns one row per (window_start, group, kpi_id): numerator, denominator,
 -- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
 -- case_audits has neither lpa nor local_authority: those filters are not applied.
--- Parameters: $period_start, $period_end, $monthly, $breakdown, $force.
+-- Parameters: $period_start, $period_end, $window_months, $breakdown, $force.
 -- breakdowns: force, area
 with in_force as (
     select * from case_audits where $force is null or force = $force
@@ -16,12 +16,12 @@ scoped as (
 -- metrics.md) has audited_at months overlapping the window.
 frame as (
     select f.*, covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join month_coverage('in_force', audited_at, $breakdown) c
       on c.grp = coverage_group($breakdown, f.grp)
 ),
 events as (
-    select event_window(audited_at::timestamp, $period_start, $monthly) as window_start, grp,
+    select event_window(audited_at::timestamp, $period_start, $window_months) as window_start, grp,
         count(*) as n_audits,
         count_if(grade = 'good') as n_good,
         count_if(grade = 'requires improvement') as n_requires_improvement,

@@ -2,7 +2,7 @@
 -- Returns one row per (window_start, group, kpi_id): numerator, denominator,
 -- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
 -- police_protection has no local_authority: that filter is not applied.
--- Parameters: $period_start, $period_end, $monthly, $breakdown, $force, $lpa.
+-- Parameters: $period_start, $period_end, $window_months, $breakdown, $force, $lpa.
 -- breakdowns: force, lpa
 with in_force as (
     select * from police_protection where $force is null or force = $force
@@ -17,12 +17,12 @@ scoped as (
 -- metrics.md) has invoked_at months overlapping the window.
 frame as (
     select f.*, covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join month_coverage('in_force', invoked_at, $breakdown) c
       on c.grp = coverage_group($breakdown, f.grp)
 ),
 events as (
-    select event_window(invoked_at, $period_start, $monthly) as window_start, grp,
+    select event_window(invoked_at, $period_start, $window_months) as window_start, grp,
         count(*) as n_uses,
         count_if(ppn_submitted) as n_ppn,
         count_if(ended_at is not null) as n_end_recorded,

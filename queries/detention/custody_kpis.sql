@@ -2,7 +2,7 @@
 -- Returns one row per (window_start, group, kpi_id): numerator, denominator,
 -- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
 -- custody_detentions has no local_authority: that filter is not applied.
--- Parameters: $period_start, $period_end, $monthly, $breakdown, $force, $lpa.
+-- Parameters: $period_start, $period_end, $window_months, $breakdown, $force, $lpa.
 -- breakdowns: force, lpa, custody_suite
 with in_force as (
     select * from custody_detentions where $force is null or force = $force
@@ -22,12 +22,12 @@ scoped as (
 -- metrics.md) has arrived_at months overlapping the window.
 frame as (
     select f.*, covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join month_coverage('in_force', arrived_at, $breakdown) c
       on c.grp = coverage_group($breakdown, f.grp)
 ),
 events as (
-    select event_window(arrived_at, $period_start, $monthly) as window_start, grp,
+    select event_window(arrived_at, $period_start, $window_months) as window_start, grp,
         count(*) as n_detentions,
         quantile_cont(minutes_between(arrived_at, aa_requested_at), 0.5)
             filter (where usable_interval(arrived_at, aa_requested_at)) as aa_request_median,

@@ -1,9 +1,10 @@
 -- Initial contact KPIs from incidents (event time received_at).
 -- Returns one row per (window_start, group, kpi_id) with numerator,
--- denominator, value, is_covered: the whole period as one window, or one per
--- month when $monthly; one group 'all', or one per value of $breakdown.
+-- denominator, value, is_covered: one per window of $window_months months
+-- from the period's start (the period's length: the whole period as one
+-- window; 1: a monthly series); one group 'all', or one per value of $breakdown.
 -- Parameters: $period_start, $period_end (timestamps, end exclusive),
---   $monthly (boolean), $breakdown (a whitelisted name below, or 'none'),
+--   $window_months (integer, dividing the period's months), $breakdown (a whitelisted name below, or 'none'),
 --   $force, $lpa, $local_authority (varchar; null = no filter),
 --   $grade1_target_min, $grade2_target_min (minutes).
 -- breakdowns: force, lpa, local_authority, incident_type, grade
@@ -28,12 +29,12 @@ scoped as (
 -- metrics.md) has received_at months overlapping the window.
 frame as (
     select f.*, covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join month_coverage('in_force', received_at, $breakdown) c
       on c.grp = coverage_group($breakdown, f.grp)
 ),
 events as (
-    select event_window(received_at, $period_start, $monthly) as window_start, grp,
+    select event_window(received_at, $period_start, $window_months) as window_start, grp,
         count(*) as n_incidents,
         count_if(thrive_completed) as n_thrive,
         count_if(grade = 1) as n_grade1,

@@ -4,7 +4,7 @@
 -- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
 -- investigations has no local_authority: that filter is not applied here,
 -- except that per-officer figures are null under it (staffing is force-wide).
--- Parameters: $period_start, $period_end, $monthly, $breakdown, $force, $lpa,
+-- Parameters: $period_start, $period_end, $window_months, $breakdown, $force, $lpa,
 --   $local_authority.
 -- breakdowns: force, lpa, team, category, risk_level
 with in_force as (
@@ -39,14 +39,14 @@ frame as (
         covers_snapshot(c.first_month, c.last_month, f.window_end) as is_snapshot_covered,
         covers_snapshot(c.first_month, c.last_month, f.window_end)
             and covers_snapshot(rc.first_month, rc.last_month, f.window_end) as is_drift_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join month_coverage('in_force', opened_at, $breakdown) c
       on c.grp = coverage_group($breakdown, f.grp)
     left join month_coverage('reviews_in_force', reviewed_at, $breakdown) rc
       on rc.grp = coverage_group($breakdown, f.grp)
 ),
 opened as (
-    select event_window(opened_at, $period_start, $monthly) as window_start, grp,
+    select event_window(opened_at, $period_start, $window_months) as window_start, grp,
         count(*) as n_opened,
         count_if(plan_recorded) as n_plan,
         quantile_cont(days_between(opened_at, video_interview_at), 0.5)

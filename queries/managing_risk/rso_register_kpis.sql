@@ -7,7 +7,7 @@
 -- local_authority: that filter is not applied, except that per-officer
 -- figures are null under it (staffing is force-wide).
 -- "By the end of `to`" = on or before its last day = before window_end.
--- Parameters: $period_start, $period_end, $monthly, $breakdown, $force, $lpa,
+-- Parameters: $period_start, $period_end, $window_months, $breakdown, $force, $lpa,
 --   $local_authority.
 -- breakdowns: force, lpa, management
 with in_force as (
@@ -35,7 +35,7 @@ coverage_months as (
 frame as (
     select f.*, (f.window_end - interval 1 month)::date as snapshot_month,
         cm.snapshot_month is not null as is_covered
-    from kpi_frame('scoped', $period_start, $period_end, $monthly, $breakdown) f
+    from kpi_frame('scoped', $period_start, $period_end, $window_months, $breakdown) f
     left join coverage_months cm
       on cm.grp = coverage_group($breakdown, f.grp)
      and cm.snapshot_month = (f.window_end - interval 1 month)::date
