@@ -24,7 +24,7 @@ coverage as (
 months as (
     select w.window_start, w.window_end,
         covers_snapshot(c.first_month, c.last_month, w.window_end) as is_covered
-    from kpi_windows($period_start, $period_end, true) w
+    from kpi_windows($period_start, $period_end, 1) w
     cross join coverage c
 ),
 open_by_force as (
