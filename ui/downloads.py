@@ -8,7 +8,8 @@ convenience: it is shown to analysts, and the routes refuse everyone else.
 
 from __future__ import annotations
 
-import dash_bootstrap_components as dbc
+import json
+
 from dash import html
 
 from ui.callbacks import user_may
@@ -39,28 +40,37 @@ def _link(text: str, href: str, title: str, class_name: str) -> html.A:
     return html.A(text, href=href, download="", title=title, className=f"{class_name} export-link")
 
 
-def chart_download_menu(area: str, key: str) -> dbc.DropdownMenu | None:
+def chart_download_items(area: str, key: str) -> list[list[str] | None]:
+    """The menu's items as [label, href, title], with None for the divider before the controlled ones."""
+    plain = [[label, chart_href(area, key, fmt) + query, title] for fmt, query, label, title in CHART_ITEMS]
+    controlled = [
+        [label, chart_href(area, key, fmt) + query, title] for fmt, query, label, title in CONTROLLED_ITEMS
+    ]
+    return [*plain, None, *controlled]
+
+
+def chart_download_menu(area: str, key: str) -> html.Div | None:
     """A small "Download" menu for a chart's toolbar (``key``: "trend-<kpi_id>" or "breakdown-<i>");
-    None for a user who may not export (a toolbar's children may hold None)."""
+    None for a user who may not export (a toolbar's children may hold None).
+
+    One component: the button carries its items as data, and ``assets/export-menu.js`` builds
+    the Bootstrap menu of plain links when it is first opened. A page of 22 charts held 176
+    menu components that Dash's renderer walked on every update (issue 11)."""
     if not user_may(EXPORT_ROLE):
         return None
-    items = [
-        _link(label, chart_href(area, key, fmt) + query, title, "dropdown-item small")
-        for fmt, query, label, title in CHART_ITEMS
-    ]
-    items.append(html.Hr(className="dropdown-divider"))
-    items += [
-        _link(label, chart_href(area, key, fmt) + query, title, "dropdown-item small")
-        for fmt, query, label, title in CONTROLLED_ITEMS
-    ]
-    return dbc.DropdownMenu(
-        items,
-        label="Download",
-        size="sm",
-        color="link",
-        align_end=True,
-        class_name="chart-download",
-        toggle_class_name="px-1",
+    return html.Div(
+        html.Button(
+            "Download",
+            type="button",
+            className="btn btn-link btn-sm px-1 dropdown-toggle chart-download-toggle",
+            title="Download this chart's picture or numbers",
+            **{
+                "aria-haspopup": "true",
+                "aria-expanded": "false",
+                "data-items": json.dumps(chart_download_items(area, key)),
+            },
+        ),
+        className="dropdown chart-download",
     )
 
 
