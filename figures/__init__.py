@@ -35,12 +35,13 @@ TEMPLATE = go.layout.Template(
         colorway=OKABE_ITO,
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin={"l": 56, "r": 16, "t": 72, "b": 48},
+        # The right margin holds the vertical mode bar, so that it never covers the plot.
+        margin={"l": 56, "r": 40, "t": 72, "b": 48},
         xaxis={"showgrid": False, "linecolor": "#adb5bd", "ticks": "outside"},
         yaxis={"gridcolor": "#e9ecef", "zeroline": False, "linecolor": "#adb5bd"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         hoverlabel={"font": {"family": FONT}},
-        # A vertical mode bar at the right never covers the title.
+        # A vertical mode bar at the right never covers the title (nor, in its margin, the plot).
         modebar={"orientation": "v", "bgcolor": "rgba(255,255,255,0.8)"},
         bargap=0.35,
     )
@@ -49,31 +50,97 @@ TEMPLATE = go.layout.Template(
 UNIT_AXIS = {"pct": "%", "count": "count", "min": "minutes", "days": "days", "ratio": "per officer"}
 
 
-def _target_marks(target: float, unit: str, *, vertical: bool = False) -> tuple[dict, dict]:
+def _target_marks(
+    target: float, unit: str, *, vertical: bool = False, top: float | None = None, right: bool = False
+) -> tuple[dict, dict]:
     """The target as a dashed line and its label (across a trend, or up a bar chart): a shape and
-    an annotation, the ones ``add_hline``/``add_vline`` would make, without their axis machinery."""
+    an annotation, the ones ``add_hline``/``add_vline`` would make, without their axis machinery.
+
+    Across a trend the label sits above the line at the left, or at the right with ``right``.
+    Up a bar chart the label sits just above the plot, where no bar can be, on the side of the
+    line that has room: ``top`` is the largest value drawn (the axis runs from 0 to about it).
+    """
     line = {"dash": "dash", "color": TEXT, "width": 1.5}
     text = f"Target {target:g}{'%' if unit == 'pct' else ''}"
     if vertical:
         shape = {"xref": "x", "x0": target, "x1": target, "yref": "y domain", "y0": 0, "y1": 1}
-        label = {"x": target, "xref": "x", "xanchor": "right", "y": 1, "yref": "y domain", "yanchor": "top"}
+        anchor = "left" if top is not None and target < 0.5 * max(top, target) else "right"
+        label = {"x": target, "xref": "x", "xanchor": anchor, "y": 1, "yref": "y domain", "yanchor": "bottom"}
     else:
         shape = {"xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": target, "y1": target}
-        label = {"x": 0, "xref": "x domain", "xanchor": "left", "y": target, "yref": "y", "yanchor": "bottom"}
+        label = {"x": int(right), "xref": "x domain", "xanchor": "right" if right else "left"}
+        label.update(y=target, yref="y", yanchor="bottom")
     return {"type": "line", **shape, "line": line}, {"showarrow": False, "text": text, **label}
 
 
-def _add_target_line(fig: go.Figure, target: float, unit: str, *, vertical: bool = False) -> None:
+def _add_target_line(
+    fig: go.Figure, target: float, unit: str, *, vertical: bool = False, top: float | None = None
+) -> None:
     """The target as a dashed, labelled line (across a trend, or up a bar chart)."""
-    shape, label = _target_marks(target, unit, vertical=vertical)
+    shape, label = _target_marks(target, unit, vertical=vertical, top=top)
     fig.add_shape(shape)
     fig.add_annotation(label)
 
 
+# A line of notes under a title ("a; b; c") longer than this many characters breaks after a "; ":
+# at 11 px, about what a chart half a laptop screen wide holds beside its mode bar.
+NOTE_LINE_CHARS = 80
+_TAG = re.compile(r"<[^>]*>")
+
+
+def wrap_notes(title: str, width: int = NOTE_LINE_CHARS) -> str:
+    """``title`` with each line of notes longer than ``width`` characters broken after a "; "
+    (Plotly never wraps a title: a long line runs out of the figure and is cut)."""
+    lines = []
+    for line in title.split("<br>"):
+        if len(_TAG.sub("", line)) <= width or "; " not in line:
+            lines.append(line)
+            continue
+        parts, current = line.split("; "), ""
+        for part in parts:
+            joined = f"{current}; {part}" if current else part
+            if current and len(_TAG.sub("", joined)) > width:
+                lines.append(current + ";")
+                current = part
+            else:
+                current = joined
+        lines.append(current)
+    return "<br>".join(lines)
+
+
 def title_layout(title: str) -> dict:
     """The title and a top margin that fits its lines (a title with notes runs to three or four)."""
+    title = wrap_notes(title)
     lines = title.count("<br>") + 1
     return {"template": TEMPLATE, "title": {"text": title}, "margin": {"t": 40 + 18 * lines}}
+
+
+def month_ticks(first: str, last: str) -> dict:
+    """A monthly x axis's ticks from ``first`` to ``last`` (YYYY-MM): every month of a period of up
+    to 7 months, else every 3, 6 or 12 months, always from the first month, so that the first month
+    is labelled and a quarter shows three ticks, not one (nor Plotly's days, each labelled "Jan 2022")."""
+    months = (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7]) + 1
+    step = 1 if months <= 7 else 3 if months <= 24 else 6 if months <= 48 else 12
+    return {"tick0": f"{first}-01", "dtick": f"M{step}", "tickformat": "%b %Y"}
+
+
+def count_ticks(largest) -> dict:
+    """A count axis's ticks: whole numbers when the counts are small (Plotly's own steps for an axis
+    to 3 are 0.5, a fraction of a record; with ",d" those showed as "0, 0, 1, 1")."""
+    return {"dtick": 1} if _is_number(largest) and largest <= 6 else {}
+
+
+# A legend at the foot of the figure, in a margin of its own: with the x axis's automargin its tick
+# labels sit above the legend however many rows the legend wraps to at the chart's width. (Not for
+# a trend: the picture an export makes of it moves the legend in the plot's coordinates.)
+LEGEND_FOOT = {
+    "orientation": "h",
+    "yref": "container",
+    "y": 0,
+    "yanchor": "bottom",
+    "x": 0,
+    "font": {"size": 11},
+}
 
 
 def empty_figure(title: str, reason: str | None = None) -> go.Figure:
@@ -125,6 +192,9 @@ def _clip(value, unit: str):
     if unit == "pct":
         return min(max(float(value), 0.0), 100.0)
     return max(float(value), 0.0)
+
+
+HALF_MONTH = pd.Timedelta(days=15)
 
 
 def _month_start(month: str) -> pd.Timestamp:
@@ -202,17 +272,38 @@ def trend_figure(
     )
     if spc_rows is not None:
         traces += _special_cause_traces(months, values, spc_rows, small)
+    drawn = [v for v in values if v is not None] + [target or 0]
+    if spc_rows is not None:
+        drawn += [v for v in (_clip(u, unit) for u in spc_rows["upper"]) if v is not None]
     if target is not None:
-        shape, label = _target_marks(target, unit)
+        # The label sits just above the line at the left, or at the right when the first months'
+        # points would lie on it and the last months' would not.
+        def on_label(points) -> bool:
+            return any(v is not None and target <= v <= target + 0.1 * max(drawn) for v in points)
+
+        right = on_label(values[:2]) and not on_label(values[-2:])
+        shape, label = _target_marks(target, unit, right=right)
         shapes.append(shape)
         labels.append(label)
     first, last = series["month"].min(), series["month"].max()
     events = [(month, label, "dot", label) for month, label in annotations]
     events += [(month, "Limits recalculated", "solid", reason) for month, reason in step_changes]
     shown_events = sorted(e for e in events if first <= e[0] <= last)
+    # A target near the foot (a count whose target is 0) has its label where the first event
+    # label would be: the events start one step up.
+    low_target = target is not None and target <= 0.1 * max(drawn)
+    late_from = _month_start(first) + (_month_start(last) - _month_start(first)) * 2 / 3
     for level, (month, label, dash, hover_text) in enumerate(shown_events):
-        # Labels step up from the foot of the plot, so neighbours never overlap.
-        shape, note = _event_marks(month, label, dash=dash, hover=hover_text, level=level % 4)
+        # Labels step up from the foot of the plot, so neighbours never overlap; in the last third
+        # of the months a label runs left of its line, so it stays inside the months shown.
+        shape, note = _event_marks(
+            month,
+            label,
+            dash=dash,
+            hover=hover_text,
+            level=level % 4 + int(low_target),
+            left=_month_start(month) > late_from,
+        )
         shapes.append(shape)
         labels.append(note)
     if highlight_month:
@@ -236,12 +327,53 @@ def trend_figure(
     layout.update(
         shapes=shapes,
         annotations=labels,
-        yaxis={"title": {"text": UNIT_AXIS.get(unit, unit)}, "rangemode": "tozero"},
-        xaxis={"title": {"text": None}, "dtick": "M3", "tickformat": "%b %Y"},
-        legend={"font": {"size": 11}, "y": -0.12, "yanchor": "top"},
-        margin={**layout["margin"], "b": 64},
+        yaxis={
+            "title": {"text": UNIT_AXIS.get(unit, unit)},
+            "rangemode": "tozero",
+            **(count_ticks(max(drawn)) if unit == "count" else {}),
+        },
+        # The months shown and half a month either side: autorange's padding for the markers
+        # reached the next tick, labelling a month after the period (a 3-year trend's "Apr 2023").
+        xaxis={
+            "title": {"text": None},
+            "range": [_month_start(first) - HALF_MONTH, _month_start(last) + HALF_MONTH],
+            **month_ticks(first, last),
+        },
+        **_legend_below(layout["margin"]["t"], [t["name"] for t in traces if t.get("showlegend", True)]),
     )
     return go.Figure({"data": traces, "layout": layout})
+
+
+# The area pages draw a trend 320 px high (ui/area_page.py); its legend is placed for that height.
+GRAPH_PX = 320
+TICKS_PX = 28  # the month labels under the plot, and a gap
+LEGEND_ROW_PX = 20
+LEGEND_ROW_WIDTH = 480  # px a legend row holds in a chart half a 1280 px screen wide
+
+
+def _legend_rows(names: Sequence[str]) -> int:
+    """How many rows a horizontal legend of ``names`` wraps to (11 px text; each item's symbol
+    and gaps about 40 px)."""
+    rows, used = 1, 0.0
+    for name in names:
+        width = 40 + 6.2 * len(name)
+        if used and used + width > LEGEND_ROW_WIDTH:
+            rows, used = rows + 1, 0.0
+        used += width
+    return rows
+
+
+def _legend_below(top: int, names: Sequence[str]) -> dict:
+    """A trend's legend under the month labels, and a bottom margin that holds both.
+
+    The legend is placed in the plot's own coordinates (as a chart's picture for export moves it,
+    exports/routes.py): a fixed fraction of the plot (the old -0.12) ran over the month labels
+    when a title of three or four lines left the plot short, so it is worked out from the title.
+    """
+    bottom = TICKS_PX + LEGEND_ROW_PX * _legend_rows(names) + 6
+    plot = max(GRAPH_PX - top - bottom, 60)
+    legend = {"font": {"size": 11}, "y": -round(TICKS_PX / plot, 3), "yanchor": "top"}
+    return {"legend": legend, "margin": {"t": top, "b": bottom}}
 
 
 def _limit_traces(months, spc_rows: pd.DataFrame, unit: str) -> list[dict]:
@@ -268,19 +400,22 @@ def _limit_traces(months, spc_rows: pd.DataFrame, unit: str) -> list[dict]:
             ]
             if not any(v is not None for v in y):
                 continue
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": x,
-                    "y": y,
-                    "mode": "lines",
-                    "name": name,
-                    "line": {"color": LIMIT, "width": 1 if column != "mean" else 1.25, "dash": dash},
-                    "hoverinfo": "skip",
-                    "showlegend": not shown[key],
-                    "legendgroup": key,
-                }
-            )
+            width = 1 if column != "mean" else 1.25
+            trace = {
+                "type": "scatter",
+                "x": x,
+                "y": y,
+                "mode": "lines",
+                "name": name,
+                "line": {"color": LIMIT, "width": width, "dash": dash},
+                "hoverinfo": "skip",
+                "showlegend": not shown[key],
+                "legendgroup": key,
+            }
+            if len(x) == 1:  # one month (a period of one month): a line of one point is not drawn
+                trace["mode"] = "markers"
+                trace["marker"] = {"symbol": "line-ew", "size": 28, "line": {"color": LIMIT, "width": width}}
+            traces.append(trace)
             shown[key] = True
     return traces
 
@@ -313,8 +448,11 @@ def _special_cause_traces(months, values, spc_rows: pd.DataFrame, small) -> list
     return traces
 
 
-def _event_marks(month: str, label: str, *, dash: str, hover: str = "", level: int = 0) -> tuple[dict, dict]:
-    """An event as a dotted line up the plot and its label (a shape and an annotation)."""
+def _event_marks(
+    month: str, label: str, *, dash: str, hover: str = "", level: int = 0, left: bool = False
+) -> tuple[dict, dict]:
+    """An event as a dotted line up the plot and its label (a shape and an annotation), the label
+    right of the line, or left of it with ``left``."""
     x = _month_start(month)
     line = {"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "y domain", "y0": 0, "y1": 1}
     line["line"] = {"color": LIMIT, "width": 1, "dash": dash}
@@ -324,7 +462,7 @@ def _event_marks(month: str, label: str, *, dash: str, hover: str = "", level: i
         "yref": "paper",
         "text": label,
         "showarrow": False,
-        "xanchor": "left",
+        "xanchor": "right" if left else "left",
         "yanchor": "bottom",
         "font": {"size": 10, "color": "#495057"},
         "bgcolor": "rgba(255,255,255,0.8)",
@@ -368,9 +506,10 @@ def breakdown_bar(
         )
     )
     if target is not None:
-        _add_target_line(fig, target, unit, vertical=True)
-    fig.update_xaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
-    fig.update_yaxes(title_text=None, automargin=True)
+        _add_target_line(fig, target, unit, vertical=True, top=float(rows["value"].max()))
+    ticks = count_ticks(max(rows["value"].max(), target or 0)) if unit == "count" else {}
+    fig.update_xaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero", **ticks)
+    fig.update_yaxes(title_text=None, automargin=True, ticklabelstandoff=4)
     return fig
 
 
@@ -447,8 +586,10 @@ def stacked_monthly_figure(
                 hovertemplate=f"%{{x|%b %Y}}: %{{y}} {name.lower()}<extra></extra>",
             )
         )
-    fig.update_yaxes(title_text=y_title)
-    fig.update_xaxes(tickformat="%b %Y")
+    fig.update_yaxes(title_text=y_title, **count_ticks(shown.groupby("month")["value"].sum().max()))
+    # The legend at the foot: above the plot it ran over the title's second line ("Dorset, A").
+    fig.update_layout(legend=LEGEND_FOOT, margin={"b": 8})
+    fig.update_xaxes(automargin=True, **month_ticks(min(shown["month"]), max(shown["month"])))
     return fig
 
 
@@ -530,9 +671,9 @@ def peer_bar(
             annotation_position="bottom right",
         )
     if target is not None:
-        _add_target_line(fig, target, unit, vertical=True)
+        _add_target_line(fig, target, unit, vertical=True, top=float(rows["value"].max()))
     fig.update_xaxes(title_text=UNIT_AXIS.get(unit, unit), rangemode="tozero")
-    fig.update_yaxes(title_text=None, automargin=True, tickfont={"size": 11})
+    fig.update_yaxes(title_text=None, automargin=True, tickfont={"size": 11}, ticklabelstandoff=4)
     return fig
 
 
@@ -562,7 +703,7 @@ def peer_rank_figure(ranks: pd.DataFrame, *, title: str, forces: int) -> go.Figu
         dtick=max(1, forces // 8),
         range=[forces + 0.5, 0.5],
     )
-    fig.update_xaxes(title_text=None, tickformat="%b %Y")
+    fig.update_xaxes(title_text=None, **month_ticks(min(ranks["month"]), max(ranks["month"])))
     return fig
 
 

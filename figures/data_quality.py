@@ -127,7 +127,8 @@ def gaps_trend(gaps: pd.DataFrame, *, title: str, months=None) -> go.Figure:
             )
         )
     fig.update_yaxes(title_text="% missing", rangemode="tozero")
-    fig.update_xaxes(title_text=None, tickformat="%b %Y")
+    first, last = axis[0].strftime("%Y-%m"), axis[-1].strftime("%Y-%m")
+    fig.update_xaxes(title_text=None, **figures.month_ticks(first, last))
     fig.update_layout(legend={"y": -0.15, "yanchor": "top"}, margin={"t": 72, "b": 110})
     return fig
 
@@ -182,6 +183,6 @@ def errors_bar(errors: pd.DataFrame, *, title: str) -> go.Figure:
             yanchor="bottom",
             font={"size": 12, "color": figures.GREY},
         )
-    fig.update_xaxes(title_text="records", rangemode="tozero")
+    fig.update_xaxes(title_text="records", rangemode="tozero", **figures.count_ticks(found["errors"].max()))
     fig.update_yaxes(title_text=None, automargin=True)
     return fig

@@ -17,7 +17,19 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from data.contract import has_column
-from figures import ACCENT, FOCUS_COLOUR, GREY, HIGHLIGHT, OKABE_ITO, TEMPLATE, TEXT, empty_figure
+from figures import (
+    ACCENT,
+    FOCUS_COLOUR,
+    GREY,
+    HIGHLIGHT,
+    OKABE_ITO,
+    TEMPLATE,
+    TEXT,
+    count_ticks,
+    empty_figure,
+    month_ticks,
+    wrap_notes,
+)
 from ui.formatting import format_minutes
 
 # The parameters a distribution query takes when the page is not narrowed to
@@ -72,7 +84,9 @@ LEGEND_BELOW = {
 
 
 def _titled(title: str, *, legend: bool = False) -> dict:
-    """Layout for a title of one or more lines at the top, in a top margin that fits them."""
+    """Layout for a title of one or more lines at the top, in a top margin that fits them (a long
+    line of notes broken after a "; ", as Plotly never wraps it)."""
+    title = wrap_notes(title)
     lines = title.count("<br>") + 1
     return {
         "template": TEMPLATE,
@@ -169,14 +183,24 @@ def arrival_histogram(
         )
         if not rows.empty and pd.notna(rows["median_min"].iloc[0]):
             median = float(rows["median_min"].iloc[0])
-            fig.add_vline(
+            fig.add_vline(x=median, line=MEDIAN_LINE, row=row, col=1)
+            # The label right of the line; when a grade target's line is close on that side
+            # (a median of 10 min, targets at 15 and 20) it would cross the label: the label then
+            # sits beyond the targets, with a line back to the median.
+            near = [t for t in (grade1_target_min, grade2_target_min) if median < t <= median + 20]
+            axis = "x" if row == 1 else f"x{row}"
+            fig.add_annotation(
                 x=median,
-                line=MEDIAN_LINE,
-                row=row,
-                col=1,
-                annotation_text=f"median {format_minutes(median)}",
-                annotation_position="top right",
-                annotation_font={"size": 10, "color": "#495057"},
+                y=1,
+                xref=axis,
+                yref=f"y{'' if row == 1 else row} domain",
+                text=f"median {format_minutes(median)}",
+                xanchor="left",
+                yanchor="top",
+                font={"size": 10, "color": "#495057"},
+                showarrow=bool(near),
+                **({"ax": max(near) + bin_min / 5, "axref": axis, "ay": 0, "arrowhead": 0} if near else {}),
+                arrowcolor=GREY,
             )
     for target, label, anchor in (
         (grade1_target_min, f"Grade 1 target {format_minutes(grade1_target_min)}", "right"),
@@ -307,8 +331,9 @@ def language_by_month(flagged: pd.DataFrame, *, months: Sequence[str], title: st
             xref="paper",
             yref="paper",
         )
-    fig.update_yaxes(title_text="episodes flagged", rangemode="tozero", tickformat=",d")
-    fig.update_xaxes(tickformat="%b %Y")
+    most = max((sum(t.y[i] for t in fig.data) for i in range(len(months))), default=0)
+    fig.update_yaxes(title_text="episodes flagged", rangemode="tozero", tickformat=",d", **count_ticks(most))
+    fig.update_xaxes(**month_ticks(months[0], months[-1]))
     return fig
 
 
@@ -354,7 +379,8 @@ def mash_backlog(backlog: pd.DataFrame, *, title: str) -> go.Figure:
             showarrow=False,
             yshift=10,
         )
-    fig.update_yaxes(title_text="referrals open", rangemode="tozero", tickformat=",d")
+    ticks = count_ticks(totals.max())
+    fig.update_yaxes(title_text="referrals open", rangemode="tozero", tickformat=",d", **ticks)
     fig.update_xaxes(title_text="time open at the end of the period")
     return fig
 
@@ -446,7 +472,7 @@ def impact_caseload(
             )
     fig.update_yaxes(title_text="open cases", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="officers · per officer", rangemode="tozero", row=2, col=1)
-    fig.update_xaxes(tickformat="%b %Y", dtick="M2")
+    fig.update_xaxes(**month_ticks(months.min().strftime("%Y-%m"), months.max().strftime("%Y-%m")))
     fig.update_layout(**_titled(title, legend=True))
     return fig
 
@@ -496,7 +522,8 @@ def drift_by_team(drift: pd.DataFrame, *, title: str) -> go.Figure:
         fig.add_annotation(
             x=int(total), y=label, text=f"{int(total):,}", showarrow=False, xanchor="left", xshift=4
         )
-    fig.update_xaxes(title_text="investigations drifting (no review in 28 days)", rangemode="tozero")
+    ticks = count_ticks(totals.max())
+    fig.update_xaxes(title_text="investigations drifting (no review in 28 days)", rangemode="tozero", **ticks)
     fig.update_yaxes(title_text=None, automargin=True)
     return fig
 
