@@ -122,6 +122,8 @@ class DataStore:
         cache_size: how many query results to keep (keyed on data version,
             query and parameters).
         recheck_seconds: how often to look for changed data at most.
+        rollups: answer what it can from monthly roll-ups per data version
+            (``queries/rollup.py``), built in the background when first needed.
     """
 
     def __init__(
@@ -131,6 +133,7 @@ class DataStore:
         *,
         cache_size: int = 512,
         recheck_seconds: float = 1.0,
+        rollups: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.settings = settings or load_settings()
@@ -141,6 +144,9 @@ class DataStore:
         self._recheck_seconds = recheck_seconds
         self._cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
         self._cache_size = cache_size
+        from queries.rollup import Rollups  # here: the roll-ups read the KPI catalogue, which imports this
+
+        self.rollups = Rollups(self) if rollups else None
 
     def check_data_dir(self) -> None:
         """Raise :class:`DataError` naming the folder if it is missing or holds no table."""

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from data.contract import TABLES
-from queries import DataError, DataStore, QueryError, load_sql
+from queries import DataError, DataStore, QueryError, load_sql, rollup
 
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -203,6 +203,7 @@ def kpi_table(
     kpi_ids: list[str] | tuple[str, ...] | None = None,
     focus: Focus | None = None,
     window_months: int | None = None,
+    use_rollup: bool = True,
 ) -> pd.DataFrame:
     """Run the queries behind ``kpi_ids`` (default: all) and return their long rows.
 
@@ -214,6 +215,8 @@ def kpi_table(
         window_months: windows of this many months instead (it must divide the period's
             months): e.g. a period and the one before it, read as one span of two windows,
             in one query where there were two. Overrides ``monthly``.
+        use_rollup: read from the store's roll-ups where they can answer (the same
+            figures: ``queries/rollup.py``); False reads the queries themselves.
         breakdown: ``none`` or a column the queries allow (whitelisted per query).
         kpi_ids: the KPIs wanted; each query runs once for all its KPIs.
         focus: a drill-down group: KPIs whose query can split by its column
@@ -243,11 +246,20 @@ def kpi_table(
                 breakdown=focus.column,
                 kpi_ids=narrowed,
                 window_months=window_months,
+                use_rollup=use_rollup,
             )
             parts.append(split[split["group"] == focus.value].assign(group="all"))
         if whole:
             parts.append(
-                kpi_table(store, period, filters, monthly=monthly, kpi_ids=whole, window_months=window_months)
+                kpi_table(
+                    store,
+                    period,
+                    filters,
+                    monthly=monthly,
+                    kpi_ids=whole,
+                    window_months=window_months,
+                    use_rollup=use_rollup,
+                )
             )
         return (
             pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
@@ -274,7 +286,20 @@ def kpi_table(
         "breakdown": breakdown,
         **filters.as_params(),
     }
-    frames = store.run_many([(name, params) for name in query_names])
+    frames, direct = [], []
+    rollups = getattr(store, "rollups", None) if use_rollup else None
+    for name in query_names:
+        ids = [k for k in wanted if get_kpi(k).query == name]
+        served = None
+        if rollups is not None and rollup.servable(ids, window_months, filters, breakdown, None):
+            built = rollups.get(name)
+            if built is not None:
+                served = rollup.serve(built, ids, period, window_months, filters, breakdown)
+        if served is None:
+            direct.append(name)
+        else:
+            frames.append(served)
+    frames += store.run_many([(name, params) for name in direct])
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     result = result[result["kpi_id"].isin(wanted)].reset_index(drop=True)
     for column in ("numerator", "denominator", "value"):

@@ -204,9 +204,15 @@ def impl():
     )
 
 
-@pytest.fixture(scope="module")
-def store(impl, data_dir):
-    return impl.DataStore(data_dir)
+@pytest.fixture(scope="module", params=["direct", "rollup"])
+def store(impl, data_dir, request):
+    """Every oracle test runs on both paths: the queries read directly, and the monthly roll-ups
+    (queries/rollup.py, built before the first read) where they can answer."""
+    if request.param == "direct":
+        return impl.DataStore(data_dir)
+    store = impl.DataStore(data_dir, rollups=True)
+    store.rollups.build_all()
+    return store
 
 
 def oracle_for(frames, scenario, **extra):
@@ -524,10 +530,13 @@ def test_kpi_values_match_oracle(impl, store, frames, scenario):
 @needs_impl
 def test_kpi_values_custom_settings(impl, data_dir, frames):
     settings = Settings(grade1_target_min=10, grade2_target_min=30, language_phrases=("absent",))
-    store = impl.DataStore(data_dir, settings=settings)
-    got = impl.kpi_values(store, impl.Period("2022-01", "2022-03"), impl.Filters(force="Dorset"))
-    expected = oracle_kpis(frames, "2022-01", "2022-03", force="Dorset", settings=settings)
-    assert mismatches(expected, dict(got)) == []
+    for rollups in (False, True):  # roll-ups are per settings: new grade minutes, new figures
+        store = impl.DataStore(data_dir, settings=settings, rollups=rollups)
+        if rollups:
+            store.rollups.build_all()
+        got = impl.kpi_values(store, impl.Period("2022-01", "2022-03"), impl.Filters(force="Dorset"))
+        expected = oracle_kpis(frames, "2022-01", "2022-03", force="Dorset", settings=settings)
+        assert mismatches(expected, dict(got)) == []
 
 
 @needs_impl

@@ -9,6 +9,7 @@ from data.settings import load_settings
 from kpi.spc import Events, load_events
 from queries import DataStore
 from queries.kpis import KPI_IDS
+from queries.rollup import enabled_by_environment
 
 _lock = threading.Lock()
 _store: DataStore | None = None
@@ -27,7 +28,7 @@ def configure(
     """
     global _store, _events
     with _lock:
-        _store = DataStore(data_dir, load_settings(settings_path))
+        _store = DataStore(data_dir, load_settings(settings_path), rollups=enabled_by_environment())
         _events = load_events(events_path, known_kpis=KPI_IDS)
         return _store
 
