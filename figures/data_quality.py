@@ -175,8 +175,9 @@ def errors_bar(errors: pd.DataFrame, *, title: str) -> go.Figure:
         fig.add_annotation(
             text=f"{clean} other check{'s' if clean != 1 else ''} found nothing",
             showarrow=False,
+            # Above the plot's right end: at its foot it sat on the last bar when every bar was long.
             x=1,
-            y=0,
+            y=1,
             xref="paper",
             yref="paper",
             xanchor="right",
