@@ -123,7 +123,7 @@ def test_servable_reads_run_no_query_and_the_rest_run_theirs(stores, monkeypatch
     assert ran == []
     # A median over twelve months, an LPA filter, a drill-down: the queries answer.
     kpi_table(rolled, period, Filters(force="Dorset"), kpi_ids=["arrival_median_min"])
-    assert ran == ["initial_contact/incident_kpis"]
+    assert ran == ["initial_contact/incident_delays"]
     ran.clear()
     kpi_table(rolled, period, Filters(force="Dorset", lpa="East"), kpi_ids=["thrive_completion_pct"])
     kpi_table(rolled, period, Filters(), kpi_ids=["thrive_completion_pct"], focus=Focus("grade", "1"))

@@ -1,4 +1,5 @@
--- Initial contact KPIs from incidents (event time received_at).
+-- Initial contact KPIs from incidents (event time received_at). The median
+-- arrival time for vulnerable callers is incident_delays.sql's.
 -- Returns one row per (window_start, group, kpi_id) with numerator,
 -- denominator, value, is_covered: one per window of $window_months months
 -- from the period's start (the period's length: the whole period as one
@@ -43,9 +44,6 @@ events as (
         count_if(grade = 2 and within_minutes(received_at, arrived_at, $grade2_target_min)) as n_grade2_within,
         count_if(vulnerability_identified) as n_vulnerable,
         count_if(vulnerability_identified and grade in (1, 2)) as n_vulnerable_graded_1_2,
-        quantile_cont(minutes_between(received_at, arrived_at), 0.5)
-            filter (where vulnerability_identified and usable_interval(received_at, arrived_at)) as arrival_median,
-        count_if(vulnerability_identified and usable_interval(received_at, arrived_at)) as n_arrival,
         count_if(vulnerability_identified and ppn_submitted_at is not null) as n_vulnerable_ppn,
         count_if(vulnerability_identified and within_minutes(received_at, ppn_submitted_at, 24 * 60))
             as n_vulnerable_ppn_24h,
@@ -66,7 +64,6 @@ kpis as (
             kpi_pct('grade1_within_target_pct', e.n_grade1_within, e.n_grade1),
             kpi_pct('grade2_within_target_pct', e.n_grade2_within, e.n_grade2),
             kpi_pct('vulnerable_graded_1_2_pct', e.n_vulnerable_graded_1_2, e.n_vulnerable),
-            kpi_stat('arrival_median_min', e.arrival_median, e.n_arrival),
             kpi_pct('ppn_submission_pct', e.n_vulnerable_ppn, e.n_vulnerable),
             kpi_pct('ppn_within_24h_pct', e.n_vulnerable_ppn_24h, e.n_vulnerable),
             kpi_pct('voice_of_child_pct', e.n_ppn_voice, e.n_ppn),

@@ -1,5 +1,6 @@
 -- Investigation KPIs from investigations (event time opened_at), with
 -- investigation_reviews (drift) and team_staffing (IMPACT cases per officer).
+-- The median delay to a video interview is investigation_delays.sql's.
 -- Returns one row per (window_start, group, kpi_id): numerator, denominator,
 -- value, is_covered (see initial_contact/incident_kpis.sql for the shape).
 -- investigations has no local_authority: that filter is not applied here,
@@ -49,9 +50,6 @@ opened as (
     select event_window(opened_at, $period_start, $window_months) as window_start, grp,
         count(*) as n_opened,
         count_if(plan_recorded) as n_plan,
-        quantile_cont(days_between(opened_at, video_interview_at), 0.5)
-            filter (where usable_interval(opened_at, video_interview_at)) as video_median,
-        count_if(usable_interval(opened_at, video_interview_at)) as n_video,
         count_if(within_minutes(opened_at, csc_informed_at, 24 * 60)) as n_csc_24h,
         count_if(team = 'polit') as n_polit,
         count_if(team = 'polit' and kirat_completed) as n_polit_kirat
@@ -136,7 +134,6 @@ kpis as (
         unnest([
             kpi_count('investigations_opened', op.n_opened),
             kpi_pct('investigation_plan_pct', op.n_plan, op.n_opened),
-            kpi_stat('video_interview_delay_median_days', op.video_median, op.n_video),
             kpi_pct('csc_informed_within_24h_pct', op.n_csc_24h, op.n_opened),
             kpi_pct('polit_kirat_pct', op.n_polit_kirat, op.n_polit)
         ], recursive := true)
