@@ -80,3 +80,36 @@ create or replace macro rso_register_in_scope(p_force, p_lpa, p_focus_column, p_
             when 'lpa' then lpa
             when 'force' then force
           end = p_focus_value);
+
+-- A KPI query's rows under the filter bar, each with its group (grp) for
+-- p_breakdown: one definition for the queries that share a table (a table's
+-- KPIs and its medians' query, kept apart for the roll-ups: queries/rollup.py).
+-- The force filter is the caller's in_force (its coverage reads only that).
+create or replace macro incidents_grouped(p_force, p_lpa, p_local_authority, p_breakdown) as table
+    select *,
+        case p_breakdown
+            when 'force' then force
+            when 'lpa' then lpa
+            when 'local_authority' then local_authority
+            when 'incident_type' then incident_type
+            when 'grade' then grade::varchar
+            else 'all'
+        end as grp
+    from incidents
+    where (p_force is null or force = p_force)
+      and (p_lpa is null or lpa = p_lpa)
+      and (p_local_authority is null or local_authority = p_local_authority);
+
+create or replace macro investigations_grouped(p_force, p_lpa, p_breakdown) as table
+    select *,
+        case p_breakdown
+            when 'force' then force
+            when 'lpa' then lpa
+            when 'team' then team
+            when 'category' then category
+            when 'risk_level' then risk_level
+            else 'all'
+        end as grp
+    from investigations
+    where (p_force is null or force = p_force)
+      and (p_lpa is null or lpa = p_lpa);

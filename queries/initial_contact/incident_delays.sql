@@ -12,18 +12,7 @@ with in_force as (
     select * from incidents where $force is null or force = $force
 ),
 scoped as (
-    select *,
-        case $breakdown
-            when 'force' then force
-            when 'lpa' then lpa
-            when 'local_authority' then local_authority
-            when 'incident_type' then incident_type
-            when 'grade' then grade::varchar
-            else 'all'
-        end as grp
-    from in_force
-    where ($lpa is null or lpa = $lpa)
-      and ($local_authority is null or local_authority = $local_authority)
+    select * from incidents_grouped($force, $lpa, $local_authority, $breakdown)
 ),
 frame as (
     select f.*, covers_event(c.first_month, c.last_month, f.window_start, f.window_end) as is_covered

@@ -12,17 +12,7 @@ with in_force as (
     select * from investigations where $force is null or force = $force
 ),
 scoped as (
-    select *,
-        case $breakdown
-            when 'force' then force
-            when 'lpa' then lpa
-            when 'team' then team
-            when 'category' then category
-            when 'risk_level' then risk_level
-            else 'all'
-        end as grp
-    from in_force
-    where $lpa is null or lpa = $lpa
+    select * from investigations_grouped($force, $lpa, $breakdown)
 ),
 -- Each window x group, covered when in_force (the force filter only,
 -- metrics.md) has opened_at months overlapping the window.
